@@ -1,0 +1,1000 @@
+//! The taxonomy compiler: loads `taxonomy/`, validates it, and emits Rust.
+//!
+//! `build.rs` calls [`run`]; tests include this file as a module and call [`load`] on
+//! deliberately broken tables to check that every problem is reported at once.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+// ---------------------------------------------------------------------------------------------
+// The tables, as written in JSON.
+// ---------------------------------------------------------------------------------------------
+
+/// `taxonomy/codes.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodesFile {
+    #[serde(rename = "$schema", default, skip_serializing)]
+    pub schema: Option<String>,
+    pub codes: Vec<CodeRow>,
+}
+
+/// One of the 12 codes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRow {
+    pub code: String,
+    pub status: u16,
+    pub retryable: bool,
+    pub description: String,
+    pub action: String,
+    pub message: String,
+    pub source: String,
+}
+
+/// `taxonomy/secrets.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsFile {
+    #[serde(rename = "$schema", default, skip_serializing)]
+    pub schema: Option<String>,
+    pub secrets: Vec<SecretRow>,
+}
+
+/// A secret format that output must never carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRow {
+    pub name: String,
+    pub prefix: String,
+    pub min_len: usize,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub extra_chars: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_case: bool,
+    pub source: String,
+}
+
+/// `taxonomy/providers/<style>.json` and `taxonomy/generic.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StyleFile {
+    #[serde(rename = "$schema", default, skip_serializing)]
+    pub schema: Option<String>,
+    pub style: String,
+    pub name: String,
+    pub description: String,
+    pub seed: String,
+    pub fields: BTreeMap<String, Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detect: Option<Detect>,
+    pub rules: Vec<RuleRow>,
+}
+
+/// How `detect` recognizes a style.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Detect {
+    pub priority: u32,
+    pub signatures: Vec<Signature>,
+}
+
+/// One shape that identifies a style.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub present: Vec<String>,
+    #[serde(flatten)]
+    pub when: Condition,
+    pub source: String,
+}
+
+/// One mapping rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleRow {
+    pub name: String,
+    pub when: Condition,
+    pub then: Outcome,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<String>,
+}
+
+/// A rule's conditions; every present one must hold, a list means any of its values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "one_or_many")]
+    pub status: Vec<StatusPattern>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "one_or_many")]
+    pub code: Vec<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Vec::is_empty", with = "one_or_many")]
+    pub type_: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "one_or_many")]
+    pub upstream_status: Vec<StatusPattern>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "one_or_many")]
+    pub message: Vec<String>,
+}
+
+/// What a rule yields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An HTTP status or a class of them, written `429` or `"4xx"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StatusPattern {
+    Exact(u16),
+    /// The hundreds digit: `Class(4)` is `4xx`.
+    Class(u16),
+}
+
+impl StatusPattern {
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusPattern::Exact(s) => s == status,
+            StatusPattern::Class(c) => status / 100 == c,
+        }
+    }
+
+    /// Whether every status this pattern matches, `other` matches too.
+    pub fn within(self, other: StatusPattern) -> bool {
+        match (self, other) {
+            (a, StatusPattern::Exact(b)) => a == StatusPattern::Exact(b),
+            (StatusPattern::Exact(a), StatusPattern::Class(c)) => a / 100 == c,
+            (StatusPattern::Class(a), StatusPattern::Class(c)) => a == c,
+        }
+    }
+
+    fn in_range(self) -> bool {
+        match self {
+            StatusPattern::Exact(s) => (400..=599).contains(&s),
+            StatusPattern::Class(c) => c == 4 || c == 5,
+        }
+    }
+}
+
+impl fmt::Display for StatusPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatusPattern::Exact(s) => write!(f, "{s}"),
+            StatusPattern::Class(c) => write!(f, "{c}xx"),
+        }
+    }
+}
+
+impl Serialize for StatusPattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            StatusPattern::Exact(n) => s.serialize_u16(*n),
+            StatusPattern::Class(_) => s.collect_str(self),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => u16::try_from(n)
+                .map(StatusPattern::Exact)
+                .map_err(|_| serde::de::Error::custom(format!("status {n} is not an HTTP status"))),
+            Raw::S(s) => {
+                let b = s.as_bytes();
+                if b.len() == 3 && b[0].is_ascii_digit() && &b[1..] == b"xx" {
+                    Ok(StatusPattern::Class(u16::from(b[0] - b'0')))
+                } else {
+                    Err(serde::de::Error::custom(format!(
+                        "status {s:?} is neither a number nor a class such as \"4xx\""
+                    )))
+                }
+            }
+        }
+    }
+}
+
+/// Accepts `x` or `[x, ...]`; writes `x` when there is one.
+mod one_or_many {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
+        if v.len() == 1 { v[0].serialize(s) } else { v.serialize(s) }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany<T> {
+            Many(Vec<T>),
+            One(T),
+        }
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::Many(v) => v,
+            OneOrMany::One(x) => vec![x],
+        })
+    }
+}
+
+/// The fields a style table may locate, in the order of the generated `Field` enum.
+pub const FIELDS: &[(&str, &str)] = &[
+    ("message", "Human-readable message."),
+    ("code", "Machine-readable error code."),
+    ("type", "Error type or category."),
+    ("status", "HTTP status repeated in the body."),
+    ("retry_after", "Seconds to wait before retrying."),
+    ("provider", "The upstream provider behind the gateway."),
+    ("upstream_status", "The upstream provider's own HTTP status."),
+    ("details", "An array of `{field, code, message}` objects."),
+    ("param", "The request parameter at fault."),
+    ("request_id", "The request id to quote to support."),
+    ("model_max_tokens", "The model's context window, in tokens."),
+    ("request_tokens", "The tokens the request used."),
+    ("balance", "The remaining account balance."),
+];
+
+/// The whole taxonomy, loaded and validated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Taxonomy {
+    pub codes: Vec<CodeRow>,
+    /// The styles, sorted by wire name.
+    pub styles: Vec<StyleFile>,
+    pub generic: StyleFile,
+    pub secrets: Vec<SecretRow>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Problems.
+// ---------------------------------------------------------------------------------------------
+
+/// One validation problem, with its place.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub file: String,
+    pub place: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.place {
+            Some(place) => write!(f, "{}: {}: {}", self.file, place, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// Every problem found in the tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problems(pub Vec<Problem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the taxonomy tables have {} problem(s):", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+struct Collector {
+    problems: Vec<Problem>,
+}
+
+impl Collector {
+    fn push(&mut self, file: &str, place: Option<String>, message: impl Into<String>) {
+        self.problems.push(Problem { file: file.to_owned(), place, message: message.into() });
+    }
+}
+
+fn rule_place(index: usize, rule: &RuleRow) -> Option<String> {
+    Some(format!("rule {} ({:?})", index + 1, rule.name))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading.
+// ---------------------------------------------------------------------------------------------
+
+fn read_json<T: for<'de> Deserialize<'de>>(root: &Path, rel: &str, out: &mut Collector) -> Option<T> {
+    let path = root.join(rel);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            out.push(&display_path(rel), None, format!("cannot read: {e}"));
+            return None;
+        }
+    };
+    match serde_json::from_str(&text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            out.push(&display_path(rel), None, format!("invalid table: {e}"));
+            None
+        }
+    }
+}
+
+fn display_path(rel: &str) -> String {
+    format!("taxonomy/{rel}")
+}
+
+/// Files the build depends on, relative to the taxonomy folder.
+pub fn inputs(root: &Path) -> Vec<PathBuf> {
+    let mut files = vec![
+        root.join("codes.json"),
+        root.join("generic.json"),
+        root.join("secrets.json"),
+        root.join("README.md"),
+        root.join("providers"),
+    ];
+    files.extend(provider_files(root).into_iter().map(|f| root.join(f)));
+    files
+}
+
+fn provider_files(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("providers"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .map(|n| format!("providers/{n}"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Loads and validates the taxonomy under `root`, reporting every problem at once.
+pub fn load(root: &Path) -> Result<Taxonomy, Problems> {
+    let mut out = Collector { problems: Vec::new() };
+    let codes: Option<CodesFile> = read_json(root, "codes.json", &mut out);
+    let secrets: Option<SecretsFile> = read_json(root, "secrets.json", &mut out);
+    let generic: Option<StyleFile> = read_json(root, "generic.json", &mut out);
+    let mut styles = Vec::new();
+    let files = provider_files(root);
+    if files.is_empty() {
+        out.push("taxonomy/providers", None, "no style tables found");
+    }
+    for rel in &files {
+        if let Some(style) = read_json::<StyleFile>(root, rel, &mut out) {
+            let stem = rel.trim_start_matches("providers/").trim_end_matches(".json");
+            if style.style != stem {
+                out.push(
+                    &display_path(rel),
+                    None,
+                    format!("style {:?} does not match the file name {stem:?}", style.style),
+                );
+            }
+            styles.push(style);
+        }
+    }
+    styles.sort_by(|a, b| a.style.cmp(&b.style));
+    let (Some(codes), Some(secrets), Some(generic)) = (codes, secrets, generic) else {
+        out.problems.sort();
+        return Err(Problems(out.problems));
+    };
+    let taxonomy = Taxonomy { codes: codes.codes, styles, generic, secrets: secrets.secrets };
+    validate(&taxonomy, &mut out);
+    if out.problems.is_empty() { Ok(taxonomy) } else { Err(Problems(out.problems)) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation.
+// ---------------------------------------------------------------------------------------------
+
+fn is_screaming(s: &str) -> bool {
+    !s.is_empty()
+        && s.as_bytes()[0].is_ascii_uppercase()
+        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn valid_location(loc: &str) -> bool {
+    if let Some(name) = loc.strip_prefix("header:") {
+        return !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    }
+    !loc.is_empty()
+        && loc.split('.').all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+}
+
+fn valid_source(source: &str) -> bool {
+    if source.starts_with("https://") || source.starts_with("taxonomy/README.md#") {
+        return !source.contains(char::is_whitespace);
+    }
+    let Some((file, lines)) = source.rsplit_once(':') else { return false };
+    let lines_ok = lines.split('-').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && lines.split('-').count() <= 2;
+    file.ends_with(".txt") && !file.contains('/') && lines_ok
+}
+
+fn validate(t: &Taxonomy, out: &mut Collector) {
+    let codes_file = "taxonomy/codes.json";
+    let mut known = BTreeSet::new();
+    for (i, c) in t.codes.iter().enumerate() {
+        let place = Some(format!("code {} ({:?})", i + 1, c.code));
+        if !is_screaming(&c.code) {
+            out.push(codes_file, place.clone(), "code must be SCREAMING_SNAKE_CASE");
+        }
+        if !known.insert(c.code.as_str()) {
+            out.push(codes_file, place.clone(), "duplicate code");
+        }
+        if !(400..=599).contains(&c.status) {
+            out.push(codes_file, place.clone(), format!("status {} is outside 400-599", c.status));
+        }
+        for (what, text) in [("description", &c.description), ("action", &c.action), ("message", &c.message)] {
+            if text.trim().is_empty() {
+                out.push(codes_file, place.clone(), format!("empty {what}"));
+            }
+        }
+        if !valid_source(&c.source) {
+            out.push(codes_file, place.clone(), format!("bad source {:?}", c.source));
+        }
+    }
+    if t.codes.len() != 12 {
+        out.push(codes_file, None, format!("expected the 12 codes, found {}", t.codes.len()));
+    }
+
+    let mut produced = BTreeSet::new();
+    let mut names = BTreeSet::new();
+    let mut priorities = BTreeMap::new();
+    for style in &t.styles {
+        let file = format!("taxonomy/providers/{}.json", style.style);
+        if !names.insert(style.name.clone()) {
+            out.push(&file, None, format!("duplicate style name {:?}", style.name));
+        }
+        if style.style.is_empty() || !style.style.bytes().all(|b| b.is_ascii_lowercase()) {
+            out.push(&file, None, format!("style {:?} must be lowercase letters", style.style));
+        }
+        match &style.detect {
+            Some(d) => {
+                if let Some(other) = priorities.insert(d.priority, style.style.clone()) {
+                    out.push(&file, None, format!("detect priority {} is also {other:?}'s", d.priority));
+                }
+            }
+            None => out.push(&file, None, "a style needs a detect section"),
+        }
+        validate_style(style, &file, &known, &mut produced, out);
+    }
+    if t.generic.detect.is_some() {
+        out.push("taxonomy/generic.json", None, "the generic reading is never detected; remove detect");
+    }
+    validate_style(&t.generic, "taxonomy/generic.json", &known, &mut produced, out);
+
+    for c in &t.codes {
+        if !produced.contains(c.code.as_str()) {
+            out.push(codes_file, Some(format!("code {:?}", c.code)), "no rule can produce this code");
+        }
+    }
+
+    for (i, s) in t.secrets.iter().enumerate() {
+        let place = Some(format!("secret {} ({:?})", i + 1, s.name));
+        if s.prefix.len() < 2 {
+            out.push("taxonomy/secrets.json", place.clone(), "prefix must be at least 2 characters");
+        }
+        if s.min_len == 0 {
+            out.push("taxonomy/secrets.json", place.clone(), "min_len must be at least 1");
+        }
+        if !s.extra_chars.is_ascii() || s.extra_chars.contains(char::is_whitespace) {
+            out.push("taxonomy/secrets.json", place.clone(), "extra_chars must be visible ASCII");
+        }
+        if !valid_source(&s.source) {
+            out.push("taxonomy/secrets.json", place, format!("bad source {:?}", s.source));
+        }
+    }
+}
+
+fn validate_condition(when: &Condition, style: &StyleFile, file: &str, place: &Option<String>, out: &mut Collector) {
+    for (what, pats) in [("status", &when.status), ("upstream_status", &when.upstream_status)] {
+        for p in pats {
+            if !p.in_range() {
+                out.push(file, place.clone(), format!("{what} {p} is outside 400-599"));
+            }
+        }
+    }
+    for (what, needs) in [
+        ("code", !when.code.is_empty()),
+        ("type", !when.type_.is_empty()),
+        ("upstream_status", !when.upstream_status.is_empty()),
+        ("message", !when.message.is_empty()),
+    ] {
+        if needs && !style.fields.contains_key(what) {
+            out.push(file, place.clone(), format!("matches on {what} but the style locates no {what} field"));
+        }
+    }
+    if !when.message.is_empty() && when.status.is_empty() {
+        out.push(file, place.clone(), "a message phrase must be paired with a status condition");
+    }
+    for m in &when.message {
+        if m.trim().is_empty() || m.to_ascii_lowercase() != *m || !m.is_ascii() {
+            out.push(file, place.clone(), format!("message phrase {m:?} must be lowercase ASCII"));
+        }
+    }
+}
+
+fn validate_style(
+    style: &StyleFile,
+    file: &str,
+    known: &BTreeSet<&str>,
+    produced: &mut BTreeSet<String>,
+    out: &mut Collector,
+) {
+    if !valid_source(&style.seed) && !style.seed.ends_with(".txt") {
+        out.push(file, None, format!("bad seed {:?}", style.seed));
+    }
+    let field_names: BTreeSet<&str> = FIELDS.iter().map(|(n, _)| *n).collect();
+    let mut seen_paths: BTreeMap<&str, &str> = BTreeMap::new();
+    for (field, locs) in &style.fields {
+        let place = Some(format!("field {field:?}"));
+        if !field_names.contains(field.as_str()) {
+            out.push(file, place.clone(), "unknown field");
+        }
+        if locs.is_empty() {
+            out.push(file, place.clone(), "a field needs at least one location");
+        }
+        for loc in locs {
+            if !valid_location(loc) {
+                out.push(file, place.clone(), format!("bad field path {loc:?}"));
+            } else if let Some(other) = seen_paths.insert(loc, field) {
+                out.push(file, place.clone(), format!("path {loc:?} is also field {other:?}"));
+            }
+            if field == "details" && loc.starts_with("header:") {
+                out.push(file, place.clone(), "details cannot come from a header");
+            }
+        }
+    }
+    if !style.fields.contains_key("message") {
+        out.push(file, None, "the style locates no message field");
+    }
+    if let Some(detect) = &style.detect {
+        for (i, sig) in detect.signatures.iter().enumerate() {
+            let place = Some(format!("signature {}", i + 1));
+            if sig.present.is_empty() && sig.when == Condition::default() {
+                out.push(file, place.clone(), "an empty signature matches every body");
+            }
+            for p in &sig.present {
+                if !valid_location(p) || p.starts_with("header:") {
+                    out.push(file, place.clone(), format!("bad field path {p:?}"));
+                }
+            }
+            validate_condition(&sig.when, style, file, &place, out);
+            if !valid_source(&sig.source) {
+                out.push(file, place, format!("bad source {:?}", sig.source));
+            }
+        }
+    }
+
+    let mut rule_names = BTreeSet::new();
+    for (i, rule) in style.rules.iter().enumerate() {
+        let place = rule_place(i, rule);
+        if !rule_names.insert(rule.name.as_str()) {
+            out.push(file, place.clone(), "duplicate rule name");
+        }
+        if !known.contains(rule.then.code.as_str()) {
+            out.push(file, place.clone(), format!("unknown code {:?}", rule.then.code));
+        } else if rule.deprecated.is_none() {
+            produced.insert(rule.then.code.clone());
+        }
+        if let Some(reason) = &rule.then.reason
+            && !is_screaming(reason)
+        {
+            out.push(file, place.clone(), format!("reason {reason:?} must be SCREAMING_SNAKE_CASE"));
+        }
+        if rule.then.field.as_deref().is_some_and(|f| f.trim().is_empty()) {
+            out.push(file, place.clone(), "empty detail field");
+        }
+        if rule.when == Condition::default() {
+            out.push(file, place.clone(), "a rule needs at least one condition");
+        }
+        validate_condition(&rule.when, style, file, &place, out);
+        if !valid_source(&rule.source) {
+            out.push(file, place.clone(), format!("bad source {:?}", rule.source));
+        }
+        for (j, earlier) in style.rules[..i].iter().enumerate() {
+            if earlier.when == rule.when {
+                out.push(file, place.clone(), format!("duplicate of rule {} ({:?})", j + 1, earlier.name));
+                break;
+            }
+            if implies(&rule.when, &earlier.when) {
+                out.push(
+                    file,
+                    place.clone(),
+                    format!("unreachable: rule {} ({:?}) always matches first", j + 1, earlier.name),
+                );
+                break;
+            }
+        }
+    }
+
+    let uncovered: Vec<u16> = (400..=599)
+        .filter(|s| {
+            !style.rules.iter().any(|r| {
+                r.when.code.is_empty()
+                    && r.when.type_.is_empty()
+                    && r.when.upstream_status.is_empty()
+                    && r.when.message.is_empty()
+                    && r.when.status.iter().any(|p| p.matches(*s))
+            })
+        })
+        .collect();
+    if !uncovered.is_empty() {
+        out.push(
+            file,
+            None,
+            format!(
+                "no fallback by HTTP status: {} status(es) from {} are matched by no status-only rule",
+                uncovered.len(),
+                uncovered[0]
+            ),
+        );
+    }
+}
+
+/// Whether every input that satisfies `later` also satisfies `earlier`.
+fn implies(later: &Condition, earlier: &Condition) -> bool {
+    fn statuses(l: &[StatusPattern], e: &[StatusPattern]) -> bool {
+        e.is_empty() || (!l.is_empty() && l.iter().all(|lp| e.iter().any(|ep| lp.within(*ep))))
+    }
+    fn values(l: &[String], e: &[String]) -> bool {
+        e.is_empty() || (!l.is_empty() && l.iter().all(|v| e.contains(v)))
+    }
+    fn phrases(l: &[String], e: &[String]) -> bool {
+        e.is_empty() || (!l.is_empty() && l.iter().all(|lp| e.iter().any(|ep| lp.contains(ep.as_str()))))
+    }
+    statuses(&later.status, &earlier.status)
+        && values(&later.code, &earlier.code)
+        && values(&later.type_, &earlier.type_)
+        && statuses(&later.upstream_status, &earlier.upstream_status)
+        && phrases(&later.message, &earlier.message)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emitting Rust.
+// ---------------------------------------------------------------------------------------------
+
+/// UpperCamelCase from SCREAMING_SNAKE_CASE or snake_case.
+pub fn camel(s: &str) -> String {
+    s.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let lower = w.to_ascii_lowercase();
+            let mut c = lower.chars();
+            match c.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+const HEADER: &str = "// @generated by build/codegen.rs from taxonomy/. Do not edit.\n";
+
+fn doc_lines(out: &mut String, indent: &str, text: &str) {
+    for line in text.lines() {
+        if line.is_empty() {
+            let _ = writeln!(out, "{indent}///");
+        } else {
+            let _ = writeln!(out, "{indent}/// {line}");
+        }
+    }
+}
+
+fn str_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
+    format!("&[{}]", quoted.join(", "))
+}
+
+fn status_list(items: &[StatusPattern]) -> String {
+    let parts: Vec<String> = items
+        .iter()
+        .map(|p| match p {
+            StatusPattern::Exact(s) => format!("StatusPattern::Exact({s})"),
+            StatusPattern::Class(c) => format!("StatusPattern::Class({c})"),
+        })
+        .collect();
+    format!("&[{}]", parts.join(", "))
+}
+
+/// A condition in words, as rustdoc and the generated docs show it.
+pub fn condition_text(c: &Condition) -> String {
+    fn either<T: fmt::Display>(what: &str, items: &[T], quote: bool) -> Option<String> {
+        if items.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = items.iter().map(|i| if quote { format!("`{i}`") } else { i.to_string() }).collect();
+        Some(format!("{what} {}", parts.join(" or ")))
+    }
+    let parts: Vec<String> = [
+        either("status", &c.status, false),
+        either("code", &c.code, true),
+        either("type", &c.type_, true),
+        either("upstream status", &c.upstream_status, false),
+        either("message mentions", &c.message, true).map(|s| s.replace(" or ", " / ")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    parts.join(", ")
+}
+
+fn code_doc(t: &Taxonomy, c: &CodeRow) -> String {
+    let mut doc = String::new();
+    let _ = writeln!(doc, "{}", c.description);
+    let _ = writeln!(doc);
+    let _ = writeln!(
+        doc,
+        "HTTP status `{}`, {}. {}",
+        c.status,
+        if c.retryable { "retryable" } else { "not retryable" },
+        c.action
+    );
+    let mut sources = Vec::new();
+    for style in t.styles.iter().chain(std::iter::once(&t.generic)) {
+        for rule in &style.rules {
+            let fallback = rule.when.code.is_empty()
+                && rule.when.type_.is_empty()
+                && rule.when.message.is_empty()
+                && rule.when.upstream_status.is_empty();
+            if rule.then.code == c.code && !fallback {
+                sources.push(format!("- {}: {}", style.name, condition_text(&rule.when)));
+            }
+        }
+    }
+    if !sources.is_empty() {
+        let _ = writeln!(doc);
+        let _ = writeln!(doc, "Upstream errors that map here, besides the fallback by status:");
+        let _ = writeln!(doc);
+        for s in sources {
+            let _ = writeln!(doc, "{s}");
+        }
+    }
+    doc
+}
+
+/// The generated `ErrorCode` and `Field` enums.
+pub fn emit_codes(t: &Taxonomy) -> String {
+    let mut o = String::from(HEADER);
+    o.push('\n');
+    o.push_str("/// One of the 12 normalized error codes.\n///\n/// Each variant's text comes from `taxonomy/codes.json`. The wire form is\n/// SCREAMING_SNAKE_CASE (`RATE_LIMITED`), for serde and strum alike.\n");
+    o.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n");
+    o.push_str("#[derive(serde::Serialize, serde::Deserialize)]\n");
+    o.push_str(
+        "#[derive(strum::EnumIter, strum::EnumCount, strum::EnumString, strum::IntoStaticStr, strum::Display)]\n",
+    );
+    o.push_str("#[serde(rename_all = \"SCREAMING_SNAKE_CASE\")]\n#[strum(serialize_all = \"SCREAMING_SNAKE_CASE\")]\npub enum ErrorCode {\n");
+    for c in &t.codes {
+        doc_lines(&mut o, "    ", &code_doc(t, c));
+        let _ = writeln!(o, "    {}, // codes.json {:?}", camel(&c.code), c.code);
+    }
+    o.push_str("}\n\nimpl ErrorCode {\n");
+    let arms = |o: &mut String, sig: &str, doc: &str, f: &dyn Fn(&CodeRow) -> String| {
+        let _ = writeln!(o, "    /// {doc}\n    pub const fn {sig} {{\n        match self {{");
+        for c in &t.codes {
+            let _ = writeln!(o, "            Self::{} => {},", camel(&c.code), f(c));
+        }
+        o.push_str("        }\n    }\n\n");
+    };
+    arms(&mut o, "as_str(self) -> &'static str", "The wire form, such as `\"RATE_LIMITED\"`.", &|c| {
+        format!("{:?}", c.code)
+    });
+    arms(&mut o, "status_u16(self) -> u16", "The HTTP status as a number.", &|c| c.status.to_string());
+    arms(&mut o, "is_retryable(self) -> bool", "Whether the same request may succeed when retried later.", &|c| {
+        c.retryable.to_string()
+    });
+    arms(&mut o, "description(self) -> &'static str", "What happened, in one sentence.", &|c| {
+        format!("{:?}", c.description)
+    });
+    arms(&mut o, "action(self) -> &'static str", "What the client should do.", &|c| format!("{:?}", c.action));
+    arms(&mut o, "default_message(self) -> &'static str", "The message used when upstream gives none.", &|c| {
+        format!("{:?}", c.message)
+    });
+    arms(
+        &mut o,
+        "source(self) -> &'static str",
+        "The line of the taxonomy's source document this code comes from.",
+        &|c| format!("{:?}", c.source),
+    );
+    o.push_str("}\n\n");
+
+    o.push_str("/// A field a style table can locate in an upstream response.\n");
+    o.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, strum::EnumCount, strum::EnumIter, strum::IntoStaticStr)]\n");
+    o.push_str("#[strum(serialize_all = \"snake_case\")]\n#[non_exhaustive]\npub enum Field {\n");
+    for (name, doc) in FIELDS {
+        let _ = writeln!(o, "    /// {doc}\n    {},", camel(name));
+    }
+    o.push_str("}\n");
+    o
+}
+
+/// Every body path any table reads, sorted and deduplicated; a `Location::Body` holds an index.
+pub fn body_paths(t: &Taxonomy) -> Vec<String> {
+    let mut set = BTreeSet::new();
+    for style in t.styles.iter().chain(std::iter::once(&t.generic)) {
+        for loc in style.fields.values().flatten() {
+            if !loc.starts_with("header:") {
+                set.insert(loc.clone());
+            }
+        }
+        if let Some(d) = &style.detect {
+            for sig in &d.signatures {
+                set.extend(sig.present.iter().cloned());
+            }
+        }
+    }
+    set.into_iter().collect()
+}
+
+fn location(loc: &str, paths: &[String]) -> String {
+    match loc.strip_prefix("header:") {
+        Some(h) => format!("Location::Header({h:?})"),
+        None => {
+            let i = paths.iter().position(|p| p == loc).unwrap_or(usize::MAX);
+            format!("Location::Body({i})")
+        }
+    }
+}
+
+fn condition(c: &Condition) -> String {
+    let mut parts = Vec::new();
+    if !c.status.is_empty() {
+        parts.push(format!("status: {}", status_list(&c.status)));
+    }
+    if !c.code.is_empty() {
+        parts.push(format!("code: {}", str_list(&c.code)));
+    }
+    if !c.type_.is_empty() {
+        parts.push(format!("type_: {}", str_list(&c.type_)));
+    }
+    if !c.upstream_status.is_empty() {
+        parts.push(format!("upstream_status: {}", status_list(&c.upstream_status)));
+    }
+    if !c.message.is_empty() {
+        parts.push(format!("message: {}", str_list(&c.message)));
+    }
+    parts.push("..Condition::ANY".to_owned());
+    format!("Condition {{ {} }}", parts.join(", "))
+}
+
+fn opt_str(s: &Option<String>) -> String {
+    match s {
+        Some(s) => format!("Some({s:?})"),
+        None => "None".to_owned(),
+    }
+}
+
+fn emit_table(o: &mut String, style: &StyleFile, ident: &str, variant: Option<&str>, file: &str, paths: &[String]) {
+    let _ = writeln!(o, "/// The `{}` table ({file}).", style.style);
+    let _ = writeln!(o, "pub static {ident}: StyleTable = StyleTable {{");
+    let _ = writeln!(o, "    style: {},", variant.map_or("None".to_owned(), |v| format!("Some(Style::{v})")));
+    let _ = writeln!(
+        o,
+        "    wire: {:?},\n    name: {:?},\n    description: {:?},\n    seed: {:?},",
+        style.style, style.name, style.description, style.seed
+    );
+    o.push_str("    fields: [\n");
+    for (name, _) in FIELDS {
+        let locs: Vec<String> = style.fields.get(*name).into_iter().flatten().map(|l| location(l, paths)).collect();
+        let _ = writeln!(o, "        &[{}], // {name}", locs.join(", "));
+    }
+    o.push_str("    ],\n");
+    match &style.detect {
+        Some(d) => {
+            let _ =
+                writeln!(o, "    detect: Some(Detect {{\n        priority: {},\n        signatures: &[", d.priority);
+            for sig in &d.signatures {
+                let present: Vec<String> = sig.present.iter().map(|p| location(p, paths)).collect();
+                let _ = writeln!(
+                    o,
+                    "            Signature {{ present: &[{}], when: {}, source: {:?} }},",
+                    present.join(", "),
+                    condition(&sig.when),
+                    sig.source
+                );
+            }
+            o.push_str("        ],\n    }),\n");
+        }
+        None => o.push_str("    detect: None,\n"),
+    }
+    o.push_str("    rules: &[\n");
+    for (i, r) in style.rules.iter().enumerate() {
+        let _ = writeln!(o, "        // rule {}: {}", i + 1, r.source);
+        let _ = writeln!(
+            o,
+            "        Rule {{ name: {:?}, when: {}, then: Outcome {{ code: ErrorCode::{}, reason: {}, field: {} }}, source: {:?}, deprecated: {} }},",
+            r.name,
+            condition(&r.when),
+            camel(&r.then.code),
+            opt_str(&r.then.reason),
+            opt_str(&r.then.field),
+            r.source,
+            opt_str(&r.deprecated),
+        );
+    }
+    o.push_str("    ],\n};\n\n");
+}
+
+/// The generated `Style` enum and every table as statics.
+pub fn emit_tables(t: &Taxonomy) -> String {
+    let paths = body_paths(t);
+    let mut o = String::from(HEADER);
+    o.push('\n');
+    o.push_str("/// An upstream error style, named after the gateway whose documentation defines it.\n");
+    o.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[derive(serde::Serialize, serde::Deserialize)]\n");
+    o.push_str(
+        "#[derive(strum::EnumIter, strum::EnumCount, strum::EnumString, strum::IntoStaticStr, strum::Display)]\n",
+    );
+    o.push_str("#[serde(rename_all = \"lowercase\")]\n#[strum(serialize_all = \"lowercase\", ascii_case_insensitive)]\npub enum Style {\n");
+    for s in &t.styles {
+        doc_lines(
+            &mut o,
+            "    ",
+            &format!("{}\n\nTable: `taxonomy/providers/{}.json`, from `{}`.", s.description, s.style, s.seed),
+        );
+        let _ = writeln!(o, "    {},", s.name);
+    }
+    o.push_str("}\n\nimpl Style {\n    /// The style's table.\n    pub fn table(self) -> &'static StyleTable {\n        match self {\n");
+    for s in &t.styles {
+        let _ = writeln!(o, "            Self::{} => &{},", s.name, s.style.to_ascii_uppercase());
+    }
+    o.push_str("        }\n    }\n\n    /// The wire name, such as `\"modelbridge\"`.\n    pub const fn as_str(self) -> &'static str {\n        match self {\n");
+    for s in &t.styles {
+        let _ = writeln!(o, "            Self::{} => {:?},", s.name, s.style);
+    }
+    o.push_str("        }\n    }\n}\n\n");
+
+    o.push_str("/// Every body path a table reads, as segments; `Location::Body(i)` indexes this.\n");
+    let _ = writeln!(o, "pub(crate) static BODY_PATHS: [&[&str]; {}] = [", paths.len());
+    for p in &paths {
+        let segs: Vec<String> = p.split('.').map(|s| format!("{s:?}")).collect();
+        let _ = writeln!(o, "    &[{}],", segs.join(", "));
+    }
+    o.push_str("];\n\n");
+    let mut by_priority: Vec<&StyleFile> = t.styles.iter().collect();
+    by_priority.sort_by_key(|s| s.detect.as_ref().map_or(u32::MAX, |d| d.priority));
+    o.push_str("/// The styles in the order `detect` tries them.\n");
+    let _ = writeln!(o, "pub(crate) static DETECT_ORDER: [Style; {}] = [", by_priority.len());
+    for s in by_priority {
+        let _ = writeln!(o, "    Style::{},", s.name);
+    }
+    o.push_str("];\n\n");
+    for s in &t.styles {
+        let file = format!("taxonomy/providers/{}.json", s.style);
+        emit_table(&mut o, s, &s.style.to_ascii_uppercase(), Some(&s.name), &file, &paths);
+    }
+    emit_table(&mut o, &t.generic, "GENERIC", None, "taxonomy/generic.json", &paths);
+
+    o.push_str("/// Secret formats redacted from every message (`taxonomy/secrets.json`).\n");
+    o.push_str("pub(crate) static SECRETS: &[SecretPattern] = &[\n");
+    for s in &t.secrets {
+        let _ = writeln!(
+            o,
+            "    SecretPattern {{ prefix: {:?}, min_len: {}, extra_chars: {:?}, ignore_case: {} }}, // {}: {}",
+            s.prefix, s.min_len, s.extra_chars, s.ignore_case, s.name, s.source
+        );
+    }
+    o.push_str("];\n");
+    o
+}
+
+/// Loads, validates and writes the generated files into `out_dir`.
+pub fn run(taxonomy: &Path, out_dir: &Path) -> Result<Taxonomy, String> {
+    let t = load(taxonomy).map_err(|p| p.to_string())?;
+    let write = |name: &str, text: String| {
+        std::fs::write(out_dir.join(name), text).map_err(|e| format!("cannot write {name}: {e}"))
+    };
+    write("codes.rs", emit_codes(&t))?;
+    write("tables.rs", emit_tables(&t))?;
+    Ok(t)
+}

@@ -1,0 +1,257 @@
+//! `llm-errors`: normalize upstream LLM error responses from the command line.
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use llm_error_taxonomy::{ErrorCode, NormalizedError, Normalizer, Style};
+use std::io::{self, BufRead, Read, Write};
+use std::process::ExitCode;
+use std::str::FromStr;
+use strum::IntoEnumIterator;
+
+const USAGE: &str = "\
+llm-errors: normalize upstream LLM error responses into 12 deterministic codes
+
+usage:
+  llm-errors normalize [--style S] [--status N] [--header 'Name: value']... [--pretty] [FILE|-]
+  llm-errors normalize --jsonl [--pretty] [FILE|-]
+  llm-errors codes [--json]
+  llm-errors --help | --version
+
+normalize    reads one upstream body from FILE (or standard input) and prints the
+             normalized JSON envelope. --status is the upstream HTTP status (required);
+             --style is one of: modelbridge, modelswitch, modelroute, moltbotden
+             (detected from the body when absent).
+--jsonl      reads one case per line, {\"style\": S, \"status\": N, \"headers\": {..},
+             \"body\": \"<raw text>\"} (style and headers optional), and prints one result
+             per line; a bad line is reported on standard error and the rest still run.
+codes        prints the 12-code table.
+
+exit status: 0 on success, 1 when an input could not be read or a --jsonl line was bad,
+2 on bad arguments.";
+
+/// A problem worth one line on standard error, with its exit status.
+struct Failure {
+    message: String,
+    status: u8,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Failure { message: message.into(), status: 2 }
+    }
+
+    fn input(message: impl Into<String>) -> Self {
+        Failure { message: message.into(), status: 1 }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("llm-errors: {}", f.message);
+            ExitCode::from(f.status)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), Failure> {
+    let Some((command, rest)) = args.split_first() else {
+        return Err(Failure::usage("missing command (try 'llm-errors --help')"));
+    };
+    match command.as_str() {
+        "normalize" => normalize_command(rest),
+        "codes" => codes_command(rest),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        "-V" | "--version" => {
+            println!("llm-errors {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        other => Err(Failure::usage(format!("unknown command {other:?} (try 'llm-errors --help')"))),
+    }
+}
+
+fn parse_style(s: &str) -> Result<Style, Failure> {
+    Style::from_str(s).map_err(|_| {
+        let names: Vec<&str> = Style::iter().map(Style::as_str).collect();
+        Failure::usage(format!("unknown style {s:?}; expected one of: {}", names.join(", ")))
+    })
+}
+
+fn parse_status(s: &str) -> Result<StatusCode, String> {
+    s.parse::<u16>()
+        .ok()
+        .and_then(|n| StatusCode::from_u16(n).ok())
+        .ok_or_else(|| format!("status {s:?} is not an HTTP status (100-999)"))
+}
+
+fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let (name, value) = s.split_once(':').ok_or_else(|| format!("header {s:?} is not 'Name: value'"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| format!("header name {:?} is not valid", name.trim()))?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| format!("header value for {name} is not valid"))?;
+    Ok((name, value))
+}
+
+fn value_of<'a>(flag: &str, it: &mut impl Iterator<Item = &'a String>) -> Result<&'a str, Failure> {
+    it.next().map(String::as_str).ok_or_else(|| Failure::usage(format!("{flag} needs a value")))
+}
+
+fn read_input(path: Option<&str>) -> Result<Vec<u8>, Failure> {
+    match path {
+        None | Some("-") => {
+            let mut buf = Vec::new();
+            io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Failure::input(format!("cannot read standard input: {e}")))?;
+            Ok(buf)
+        }
+        Some(p) => std::fs::read(p).map_err(|e| Failure::input(format!("cannot read {p}: {e}"))),
+    }
+}
+
+fn to_json(err: &NormalizedError, pretty: bool) -> String {
+    if pretty { serde_json::to_string_pretty(err).unwrap_or_else(|_| err.to_json()) } else { err.to_json() }
+}
+
+fn write_out(text: &str) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    match writeln!(out, "{text}") {
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| Failure::input(format!("cannot write output: {e}"))),
+    }
+}
+
+fn normalize_command(args: &[String]) -> Result<(), Failure> {
+    let mut style = None;
+    let mut status = None;
+    let mut headers = HeaderMap::new();
+    let mut jsonl = false;
+    let mut pretty = false;
+    let mut file = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--style" => style = Some(parse_style(value_of("--style", &mut it)?)?),
+            "--status" => status = Some(parse_status(value_of("--status", &mut it)?).map_err(Failure::usage)?),
+            "--header" | "-H" => {
+                let (name, value) = parse_header(value_of("--header", &mut it)?).map_err(Failure::usage)?;
+                headers.append(name, value);
+            }
+            "--jsonl" => jsonl = true,
+            "--pretty" => pretty = true,
+            "-" => file = Some("-"),
+            flag if flag.starts_with('-') => return Err(Failure::usage(format!("unknown option {flag:?}"))),
+            path if file.is_none() => file = Some(path),
+            extra => return Err(Failure::usage(format!("unexpected argument {extra:?}: give one FILE"))),
+        }
+    }
+    let normalizer = Normalizer::new();
+    if jsonl {
+        if style.is_some() || status.is_some() || !headers.is_empty() {
+            return Err(Failure::usage("--jsonl takes style, status and headers from each line, not from options"));
+        }
+        return jsonl_command(&normalizer, file, pretty);
+    }
+    let status = status.ok_or_else(|| Failure::usage("missing --status N (the upstream HTTP status)"))?;
+    let body = read_input(file)?;
+    write_out(&to_json(&normalizer.normalize(style, status, &headers, &body), pretty))
+}
+
+/// One `--jsonl` case.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    #[serde(default)]
+    style: Option<String>,
+    status: u16,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<serde_json::Value>,
+}
+
+fn parse_case(line: &str) -> Result<(Option<Style>, StatusCode, HeaderMap, Vec<u8>), String> {
+    let case: Case = serde_json::from_str(line).map_err(|e| format!("not a case: {e}"))?;
+    let style = case.style.as_deref().map(|s| parse_style(s).map_err(|f| f.message)).transpose()?;
+    let status = StatusCode::from_u16(case.status)
+        .map_err(|_| format!("status {} is not an HTTP status (100-999)", case.status))?;
+    let mut headers = HeaderMap::new();
+    for (name, value) in &case.headers {
+        let (n, v) = parse_header(&format!("{name}: {value}"))?;
+        headers.append(n, v);
+    }
+    let body = match case.body {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(serde_json::Value::String(s)) => s.into_bytes(),
+        Some(other) => other.to_string().into_bytes(),
+    };
+    Ok((style, status, headers, body))
+}
+
+fn jsonl_command(normalizer: &Normalizer, file: Option<&str>, pretty: bool) -> Result<(), Failure> {
+    let reader: Box<dyn BufRead> = match file {
+        None | Some("-") => Box::new(io::stdin().lock()),
+        Some(p) => Box::new(io::BufReader::new(
+            std::fs::File::open(p).map_err(|e| Failure::input(format!("cannot read {p}: {e}")))?,
+        )),
+    };
+    let mut bad = 0usize;
+    for (n, line) in reader.split(b'\n').enumerate() {
+        let line_no = n + 1;
+        let line = line.map_err(|e| Failure::input(format!("cannot read line {line_no}: {e}")))?;
+        let Ok(text) = std::str::from_utf8(&line) else {
+            eprintln!("llm-errors: line {line_no}: not UTF-8");
+            bad += 1;
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        match parse_case(text) {
+            Ok((style, status, headers, body)) => {
+                write_out(&to_json(&normalizer.normalize(style, status, &headers, &body), pretty))?
+            }
+            Err(problem) => {
+                eprintln!("llm-errors: line {line_no}: {problem}");
+                bad += 1;
+            }
+        }
+    }
+    if bad > 0 { Err(Failure::input(format!("{bad} bad line(s) skipped"))) } else { Ok(()) }
+}
+
+fn codes_command(args: &[String]) -> Result<(), Failure> {
+    let json = match args {
+        [] => false,
+        [flag] if flag == "--json" => true,
+        [other, ..] => return Err(Failure::usage(format!("unexpected argument {other:?} for codes"))),
+    };
+    if json {
+        let rows: Vec<serde_json::Value> = ErrorCode::iter()
+            .map(|c| {
+                serde_json::json!({
+                    "code": c.as_str(), "status": c.status_u16(), "retryable": c.is_retryable(),
+                    "description": c.description(), "action": c.action(),
+                })
+            })
+            .collect();
+        return write_out(&serde_json::to_string_pretty(&rows).unwrap_or_default());
+    }
+    let width = ErrorCode::iter().map(|c| c.as_str().len()).max().unwrap_or(0);
+    let mut text = format!("{:width$}  STATUS  RETRYABLE  DESCRIPTION\n", "CODE");
+    for c in ErrorCode::iter() {
+        text.push_str(&format!(
+            "{:width$}  {:<6}  {:<9}  {}\n",
+            c.as_str(),
+            c.status_u16(),
+            if c.is_retryable() { "yes" } else { "no" },
+            c.description()
+        ));
+    }
+    write_out(text.trim_end())
+}

@@ -1,0 +1,493 @@
+//! Reads only the fields the tables locate from a JSON body, borrowing where it can.
+//!
+//! The body is walked once with serde: a key that starts no located path is skipped with
+//! [`IgnoredAny`], so no `serde_json::Value` of the body is ever built. Captured strings are
+//! capped on a character boundary, arrays of details are capped in length, and `null` counts
+//! as absent. A key given twice keeps its last value, as JavaScript's `JSON.parse` does.
+
+use crate::limits::Limits;
+use crate::table::BODY_PATHS;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+
+const PATHS: usize = BODY_PATHS.len();
+const _: () = assert!(PATHS <= 64, "the body path mask is a u64");
+
+/// A captured JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value<'a> {
+    Str(Cow<'a, str>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Details(Vec<RawDetail<'a>>),
+}
+
+impl Value<'_> {
+    /// The value as text, for strings only.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value as text, for strings and numbers.
+    pub(crate) fn to_text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Value::Str(s) => Some(Cow::Borrowed(s)),
+            Value::Int(i) => Some(Cow::Owned(i.to_string())),
+            Value::Float(f) => Some(Cow::Owned(f.to_string())),
+            Value::Bool(_) | Value::Details(_) => None,
+        }
+    }
+
+    /// The value as a number, for numbers and numeric strings.
+    pub(crate) fn as_f64(&self) -> Option<f64> {
+        let n = match self {
+            Value::Int(i) => *i as f64,
+            Value::Float(f) => *f,
+            Value::Str(s) => s.trim().parse::<f64>().ok()?,
+            Value::Bool(_) | Value::Details(_) => return None,
+        };
+        n.is_finite().then_some(n)
+    }
+
+    /// The value as an HTTP status in 100-599.
+    pub(crate) fn as_status(&self) -> Option<u16> {
+        let n = self.as_f64()?;
+        (n.fract() == 0.0 && (100.0..=599.0).contains(&n)).then_some(n as u16)
+    }
+}
+
+/// One entry of a details array, as the body gives it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct RawDetail<'a> {
+    pub field: Option<Cow<'a, str>>,
+    pub code: Option<Cow<'a, str>>,
+    pub message: Option<Cow<'a, str>>,
+    /// Other scalar members, such as `max` or `model_max_tokens`.
+    pub figures: Vec<(Cow<'a, str>, Value<'a>)>,
+}
+
+/// The most figures kept per details entry.
+const MAX_FIGURES: usize = 8;
+
+/// What the walk found, one slot per body path.
+#[derive(Debug)]
+pub(crate) struct Captures<'a> {
+    values: [Option<Value<'a>>; PATHS],
+}
+
+impl<'a> Captures<'a> {
+    /// Reads `body`; `None` when it is not a JSON document (or is over the size limit).
+    pub(crate) fn read(body: &'a [u8], limits: &Limits) -> Option<Captures<'a>> {
+        if body.len() > limits.max_body_bytes {
+            return None;
+        }
+        let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+        let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+        if *first != b'{' {
+            // Only an object can hold an error envelope; skip parsing anything else.
+            return None;
+        }
+        let mut caps = Captures { values: [const { None }; PATHS] };
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let all = if PATHS == 64 { u64::MAX } else { (1u64 << PATHS) - 1 };
+        let walker = Walker { caps: &mut caps, mask: all, depth: 0, limits };
+        walker.deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        Some(caps)
+    }
+
+    /// The value at body path `index`.
+    pub(crate) fn get(&self, index: usize) -> Option<&Value<'a>> {
+        self.values.get(index)?.as_ref()
+    }
+
+    /// Whether any path was found.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.values.iter().all(Option::is_none)
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+pub(crate) fn cap(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn cap_cow<'a>(s: Cow<'a, str>, max: usize) -> Cow<'a, str> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(cap(b, max)),
+        Cow::Owned(mut o) => {
+            let keep = cap(&o, max).len();
+            o.truncate(keep);
+            Cow::Owned(o)
+        }
+    }
+}
+
+/// Walks a JSON value, descending only into keys that continue a path in `mask`.
+struct Walker<'c, 'a> {
+    caps: &'c mut Captures<'a>,
+    mask: u64,
+    depth: usize,
+    limits: &'c Limits,
+}
+
+impl Walker<'_, '_> {
+    /// Paths in `mask` that end at this node.
+    fn leaves(&self) -> u64 {
+        bits(self.mask).filter(|&i| BODY_PATHS[i].len() == self.depth).fold(0, |m, i| m | 1 << i)
+    }
+}
+
+fn bits(mask: u64) -> impl Iterator<Item = usize> {
+    (0..PATHS).filter(move |i| mask & (1 << i) != 0)
+}
+
+impl<'c, 'a> Walker<'c, 'a> {
+    fn put(self, value: Value<'a>) {
+        let leaves = self.leaves();
+        for i in bits(leaves) {
+            self.caps.values[i] = Some(value.clone());
+        }
+    }
+
+    fn put_str(self, s: Cow<'a, str>) {
+        let max = self.limits.max_message_bytes;
+        self.put(Value::Str(cap_cow(s, max)));
+    }
+}
+
+impl<'de, 'c> DeserializeSeed<'de> for Walker<'c, 'de> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let depth = self.depth;
+        let deeper = bits(self.mask).filter(|&i| BODY_PATHS[i].len() > depth).fold(0u64, |m, i| m | 1 << i);
+        if deeper == 0 {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(());
+        }
+        let caps = self.caps;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let sub = bits(deeper).filter(|&i| BODY_PATHS[i][depth] == key).fold(0u64, |m, i| m | 1 << i);
+            if sub == 0 {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                map.next_value_seed(Walker { caps: &mut *caps, mask: sub, depth: depth + 1, limits: self.limits })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.leaves() == 0 {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(());
+        }
+        let mut list = Vec::new();
+        let max = self.limits.max_details;
+        loop {
+            if list.len() < max {
+                match seq.next_element_seed(DetailSeed { limits: self.limits })? {
+                    Some(Some(d)) => list.push(d),
+                    Some(None) => {}
+                    None => break,
+                }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
+            }
+        }
+        self.put(Value::Details(list));
+        Ok(())
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        self.put_str(Cow::Borrowed(v));
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        let capped = cap(v, self.limits.max_message_bytes);
+        self.put_str(Cow::Owned(capped.to_owned()));
+        Ok(())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
+        self.put_str(Cow::Owned(v));
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.put(Value::Int(v));
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.put(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int));
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.put(Value::Float(v));
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.put(Value::Bool(v));
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// A map key, borrowed unless it holds escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(StrVisitor)
+    }
+}
+
+struct StrVisitor;
+
+impl<'de> Visitor<'de> for StrVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// A scalar member of a details entry; anything else is skipped.
+struct ScalarSeed<'c> {
+    limits: &'c Limits,
+}
+
+impl<'de> DeserializeSeed<'de> for ScalarSeed<'_> {
+    type Value = Option<Value<'de>>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScalarSeed<'_> {
+    type Value = Option<Value<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Value::Str(Cow::Borrowed(cap(v, self.limits.max_field_bytes)))))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Value::Str(Cow::Owned(cap(v, self.limits.max_field_bytes).to_owned()))))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Value::Int(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(Value::Float(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Value::Bool(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// One details entry: an object with `field`, `code`, `message` and scalar figures.
+struct DetailSeed<'c> {
+    limits: &'c Limits,
+}
+
+impl<'de> DeserializeSeed<'de> for DetailSeed<'_> {
+    type Value = Option<RawDetail<'de>>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DetailSeed<'_> {
+    type Value = Option<RawDetail<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a details entry")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut d = RawDetail::default();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let value = map.next_value_seed(ScalarSeed { limits: self.limits })?;
+            let Some(value) = value else { continue };
+            let text = |v: Value<'de>| match v {
+                Value::Str(s) => Some(s),
+                _ => None,
+            };
+            match &*key {
+                "field" => d.field = text(value),
+                "code" => d.code = text(value),
+                "message" => d.message = text(value),
+                _ if d.figures.len() < MAX_FIGURES => {
+                    d.figures.push((cap_cow(key, self.limits.max_field_bytes), value))
+                }
+                _ => {}
+            }
+        }
+        Ok(Some(d))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(path: &str) -> usize {
+        BODY_PATHS.iter().position(|p| p.join(".") == path).expect("a located path")
+    }
+
+    #[test]
+    fn reads_located_fields_and_skips_the_rest() {
+        let body = br#"{"big": [1, 2, {"error": {"message": "no"}}], "error": {"message": "hi", "code": "x", "extra": {"a": 1}}}"#;
+        let caps = Captures::read(body, &Limits::default()).expect("json");
+        assert_eq!(caps.get(index("error.message")).and_then(Value::as_str), Some("hi"));
+        assert_eq!(caps.get(index("error.code")).and_then(Value::as_str), Some("x"));
+        assert!(caps.get(index("error.type")).is_none());
+    }
+
+    #[test]
+    fn strings_without_escapes_are_borrowed() {
+        let body = br#"{"error": {"message": "plain", "code": "esc\"aped"}}"#;
+        let caps = Captures::read(body, &Limits::default()).expect("json");
+        assert!(matches!(caps.get(index("error.message")), Some(Value::Str(Cow::Borrowed("plain")))));
+        assert!(matches!(caps.get(index("error.code")), Some(Value::Str(Cow::Owned(_)))));
+    }
+
+    #[test]
+    fn last_duplicate_key_wins_and_null_is_absent() {
+        let body = br#"{"error": {"code": "first", "code": "second", "message": null}}"#;
+        let caps = Captures::read(body, &Limits::default()).expect("json");
+        assert_eq!(caps.get(index("error.code")).and_then(Value::as_str), Some("second"));
+        assert!(caps.get(index("error.message")).is_none());
+    }
+
+    #[test]
+    fn rejects_what_is_not_one_json_object() {
+        let limits = Limits::default();
+        for body in [&b""[..], b"<html>", b"[1]", b"{\"error\": ", b"{} {}", b"{\"a\":1}x"] {
+            assert!(Captures::read(body, &limits).is_none(), "{:?}", String::from_utf8_lossy(body));
+        }
+        assert!(Captures::read(b"\xEF\xBB\xBF{}", &limits).is_some());
+    }
+
+    #[test]
+    fn details_are_capped() {
+        let entries: Vec<String> =
+            (0..100).map(|i| format!(r#"{{"field": "f{i}", "code": "C", "max": {i}}}"#)).collect();
+        let body = format!(r#"{{"error": {{"details": [{}]}}}}"#, entries.join(","));
+        let limits = Limits::default();
+        let caps = Captures::read(body.as_bytes(), &limits).expect("json");
+        let Some(Value::Details(list)) = caps.get(index("error.details")) else { panic!("details") };
+        assert_eq!(list.len(), limits.max_details);
+        assert_eq!(list[1].field.as_deref(), Some("f1"));
+        assert_eq!(list[1].figures, vec![(Cow::Borrowed("max"), Value::Int(1))]);
+    }
+
+    #[test]
+    fn cap_keeps_whole_characters() {
+        assert_eq!(cap("héllo", 2), "h");
+        assert_eq!(cap("héllo", 3), "hé");
+        assert_eq!(cap("abc", 10), "abc");
+    }
+}

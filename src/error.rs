@@ -1,0 +1,335 @@
+//! The normalized error and its JSON envelope.
+
+use crate::code::ErrorCode;
+use crate::limits::Limits;
+use crate::redact::clean;
+use crate::table::Style;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// An upstream error in the taxonomy: one of the 12 codes with its fixed status and
+/// retryable flag, a message, field-level details, retry-after, request id and what upstream
+/// said.
+///
+/// Its status and retryable flag are always the code's own. It serializes to the envelope
+/// `{"error": {"code", "message", "retryable", "status", "details", "retry_after",
+/// "request_id", "upstream"}}` (absent parts are left out) and parses back to an equal value.
+///
+/// ```
+/// use llm_error_taxonomy::{normalize, ErrorCode, Style};
+/// use http::{HeaderMap, StatusCode};
+///
+/// let body = br#"{"error": {"message": "Spending limit reached for this API key",
+///                  "type": "rate_limit_error", "code": "spending_limit_exceeded"}}"#;
+/// let err = normalize(Some(Style::ModelBridge), StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), body);
+/// assert_eq!(err.code(), ErrorCode::InsufficientBalance);
+/// assert_eq!(err.status(), StatusCode::PAYMENT_REQUIRED);
+/// assert!(!err.is_retryable());
+/// assert_eq!(err.reason(), Some("SPENDING_LIMIT_EXCEEDED"));
+///
+/// let json = serde_json::to_string(&err).unwrap();
+/// assert_eq!(serde_json::from_str::<llm_error_taxonomy::NormalizedError>(&json).unwrap(), err);
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct NormalizedError {
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
+    pub(crate) details: Vec<Detail>,
+    pub(crate) retry_after: Option<u64>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) upstream: Upstream,
+}
+
+/// One field-level detail: which request field is at fault, why, and any figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Detail {
+    /// The request field, such as `model` or `messages`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Why, such as `CONTEXT_LENGTH_EXCEEDED` or `OUT_OF_RANGE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// A human-readable explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Figures such as `model_max_tokens`, `request_tokens` or `balance`.
+    #[serde(flatten)]
+    pub figures: BTreeMap<String, serde_json::Value>,
+}
+
+impl Detail {
+    /// A detail with the given code.
+    pub fn new(code: impl Into<String>) -> Self {
+        Detail { code: Some(code.into()), ..Detail::default() }
+    }
+
+    /// Names the request field at fault.
+    #[must_use]
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Sets the explanation.
+    #[must_use]
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// Adds a figure.
+    #[must_use]
+    pub fn with_figure(mut self, name: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        self.figures.insert(name.into(), value.into());
+        self
+    }
+
+    fn cleaned(self, limits: &Limits) -> Detail {
+        let short = |s: String| clean(&s, limits.max_field_bytes);
+        let figures = self
+            .figures
+            .into_iter()
+            .take(limits.max_details)
+            .map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => serde_json::Value::String(short(s)),
+                    v => v,
+                };
+                (short(k), v)
+            })
+            .collect();
+        Detail {
+            field: self.field.map(short),
+            code: self.code.map(short),
+            message: self.message.map(|m| clean(&m, limits.max_message_bytes)),
+            figures,
+        }
+    }
+}
+
+/// What upstream said, as received (cleaned of secrets and control characters).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Upstream {
+    /// The style the response was read as; `None` for the generic reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<Style>,
+    /// The HTTP status of the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The error code in the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The error type in the body.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// The provider behind the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The provider's own status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_status: Option<u16>,
+}
+
+impl Upstream {
+    fn is_empty(&self) -> bool {
+        *self == Upstream::default()
+    }
+}
+
+impl NormalizedError {
+    /// An error with `code` and the code's default message, for a gateway's own failures.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{ErrorCode, NormalizedError};
+    /// let err = NormalizedError::new(ErrorCode::GenerationTimeout).with_request_id("req_1");
+    /// assert_eq!(err.message(), "Generation timed out");
+    /// assert!(err.is_retryable());
+    /// ```
+    pub fn new(code: ErrorCode) -> Self {
+        NormalizedError {
+            code,
+            message: code.default_message().to_owned(),
+            details: Vec::new(),
+            retry_after: None,
+            request_id: None,
+            upstream: Upstream::default(),
+        }
+    }
+
+    /// Sets the message, cleaned of secrets and control characters and capped.
+    #[must_use]
+    pub fn with_message(mut self, message: &str) -> Self {
+        let cleaned = clean(message, Limits::DEFAULT.max_message_bytes);
+        self.message = if cleaned.is_empty() { self.code.default_message().to_owned() } else { cleaned };
+        self
+    }
+
+    /// Adds a detail (cleaned like the message).
+    #[must_use]
+    pub fn with_detail(mut self, detail: Detail) -> Self {
+        if self.details.len() < Limits::DEFAULT.max_details {
+            self.details.push(detail.cleaned(&Limits::DEFAULT));
+        }
+        self
+    }
+
+    /// Sets the retry delay, rounded up to whole seconds and clamped; ignored for codes that
+    /// are not retryable.
+    #[must_use]
+    pub fn with_retry_after(mut self, delay: Duration) -> Self {
+        self.retry_after = crate::retry_after::finish(delay.as_secs_f64(), Limits::DEFAULT.max_retry_after)
+            .filter(|_| self.code.is_retryable());
+        self
+    }
+
+    /// Sets the request id.
+    #[must_use]
+    pub fn with_request_id(mut self, id: &str) -> Self {
+        self.request_id = Some(clean(id, Limits::DEFAULT.max_field_bytes)).filter(|s| !s.is_empty());
+        self
+    }
+
+    /// The normalized code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The HTTP status for the client: always the code's own.
+    pub fn status(&self) -> http::StatusCode {
+        self.code.http_status()
+    }
+
+    /// Whether the client may retry: always the code's own.
+    pub fn is_retryable(&self) -> bool {
+        self.code.is_retryable()
+    }
+
+    /// The message: upstream's, cleaned, or the code's default.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Field-level details.
+    pub fn details(&self) -> &[Detail] {
+        &self.details
+    }
+
+    /// Why the error happened, such as `INVALID_API_KEY`: the first detail's code.
+    pub fn reason(&self) -> Option<&str> {
+        self.details.first()?.code.as_deref()
+    }
+
+    /// How long to wait before retrying, in whole seconds; only for retryable codes.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after.map(Duration::from_secs)
+    }
+
+    /// The request id to quote to support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The style the response was read as.
+    pub fn style(&self) -> Option<Style> {
+        self.upstream.style
+    }
+
+    /// What upstream said.
+    pub fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
+    /// The envelope as compact JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            // Serializing owned strings, numbers and a BTreeMap cannot fail; keep a valid envelope anyway.
+            format!(r#"{{"error":{{"code":"{}"}}}}"#, self.code.as_str())
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a> {
+    error: BodyOut<'a>,
+}
+
+#[derive(Serialize)]
+struct BodyOut<'a> {
+    code: ErrorCode,
+    message: &'a str,
+    retryable: bool,
+    status: u16,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    details: &'a [Detail],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Upstream::is_empty")]
+    upstream: &'a Upstream,
+}
+
+impl Serialize for NormalizedError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        EnvelopeOut {
+            error: BodyOut {
+                code: self.code,
+                message: &self.message,
+                retryable: self.code.is_retryable(),
+                status: self.code.status_u16(),
+                details: &self.details,
+                retry_after: self.retry_after,
+                request_id: self.request_id.as_deref(),
+                upstream: &self.upstream,
+            },
+        }
+        .serialize(s)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvelopeIn {
+    error: BodyIn,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BodyIn {
+    code: ErrorCode,
+    message: String,
+    retryable: Option<bool>,
+    status: Option<u16>,
+    #[serde(default)]
+    details: Vec<Detail>,
+    retry_after: Option<u64>,
+    request_id: Option<String>,
+    #[serde(default)]
+    upstream: Upstream,
+}
+
+impl<'de> Deserialize<'de> for NormalizedError {
+    /// Parses an envelope; a `status` or `retryable` that disagrees with the code is an error.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let EnvelopeIn { error: b } = EnvelopeIn::deserialize(d)?;
+        if b.status.is_some_and(|s| s != b.code.status_u16()) {
+            return Err(D::Error::custom(format_args!("status does not match code {}", b.code)));
+        }
+        if b.retryable.is_some_and(|r| r != b.code.is_retryable()) {
+            return Err(D::Error::custom(format_args!("retryable does not match code {}", b.code)));
+        }
+        Ok(NormalizedError {
+            code: b.code,
+            message: b.message,
+            details: b.details,
+            retry_after: b.retry_after,
+            request_id: b.request_id,
+            upstream: b.upstream,
+        })
+    }
+}
