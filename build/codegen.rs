@@ -8,6 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
+#[path = "docs.rs"]
+pub mod docs;
+
 // ---------------------------------------------------------------------------------------------
 // The tables, as written in JSON.
 // ---------------------------------------------------------------------------------------------
@@ -71,6 +74,36 @@ pub struct StyleFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detect: Option<Detect>,
     pub rules: Vec<RuleRow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamSection>,
+}
+
+/// How a style's server-sent event streams end, report errors and carry output.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamSection {
+    /// `data` payloads that end the stream, such as `[DONE]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub done: Vec<String>,
+    /// Event names that end the stream, such as `message_stop`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub end_events: Vec<String>,
+    /// Event names whose data is an error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_events: Vec<String>,
+    /// Paths whose presence in a `data` payload makes it an error object.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_paths: Vec<String>,
+    /// Where a chunk's finish reason lives; `*` is any array element.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finish_reason: Vec<String>,
+    /// Finish reasons that mean the generation failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_finish_reasons: Vec<String>,
+    /// Paths of generated output: a non-empty value there means output was delivered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output: Vec<String>,
+    pub sources: Vec<String>,
 }
 
 /// How `detect` recognizes a style.
@@ -87,6 +120,9 @@ pub struct Detect {
 pub struct Signature {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub present: Vec<String>,
+    /// Body paths that must hold a JSON number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numeric: Vec<String>,
     #[serde(flatten)]
     pub when: Condition,
     pub source: String,
@@ -245,6 +281,7 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("model_max_tokens", "The model's context window, in tokens."),
     ("request_tokens", "The tokens the request used."),
     ("balance", "The remaining account balance."),
+    ("should_retry", "Whether upstream says a retry may succeed (`true` or `false`)."),
 ];
 
 /// The whole taxonomy, loaded and validated.
@@ -531,6 +568,9 @@ fn validate_style(
     produced: &mut BTreeSet<String>,
     out: &mut Collector,
 ) {
+    if let Some(stream) = &style.stream {
+        validate_stream(stream, file, out);
+    }
     if !valid_source(&style.seed) && !style.seed.ends_with(".txt") {
         out.push(file, None, format!("bad seed {:?}", style.seed));
     }
@@ -561,10 +601,10 @@ fn validate_style(
     if let Some(detect) = &style.detect {
         for (i, sig) in detect.signatures.iter().enumerate() {
             let place = Some(format!("signature {}", i + 1));
-            if sig.present.is_empty() && sig.when == Condition::default() {
+            if sig.present.is_empty() && sig.numeric.is_empty() && sig.when == Condition::default() {
                 out.push(file, place.clone(), "an empty signature matches every body");
             }
-            for p in &sig.present {
+            for p in sig.present.iter().chain(&sig.numeric) {
                 if !valid_location(p) || p.starts_with("header:") {
                     out.push(file, place.clone(), format!("bad field path {p:?}"));
                 }
@@ -658,6 +698,51 @@ fn implies(later: &Condition, earlier: &Condition) -> bool {
         && values(&later.type_, &earlier.type_)
         && statuses(&later.upstream_status, &earlier.upstream_status)
         && phrases(&later.message, &earlier.message)
+}
+
+/// Whether `path` is a dotted JSON path whose segments are names or `*` (any array element).
+fn valid_stream_path(path: &str) -> bool {
+    !path.is_empty()
+        && path
+            .split('.')
+            .all(|seg| seg == "*" || (!seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')))
+}
+
+fn validate_stream(s: &StreamSection, file: &str, out: &mut Collector) {
+    let place = Some("stream".to_owned());
+    if s.done.is_empty() && s.end_events.is_empty() {
+        out.push(file, place.clone(), "a stream section needs `done` payloads or `end_events`");
+    }
+    for (what, items) in [
+        ("done", &s.done),
+        ("end_events", &s.end_events),
+        ("error_events", &s.error_events),
+        ("error_finish_reasons", &s.error_finish_reasons),
+    ] {
+        for item in items {
+            if item.trim().is_empty() || item.trim() != item || item.contains(['\r', '\n']) {
+                out.push(file, place.clone(), format!("{what} entry {item:?} must be non-empty, trimmed, one line"));
+            }
+        }
+    }
+    for (what, paths) in [("error_paths", &s.error_paths), ("finish_reason", &s.finish_reason), ("output", &s.output)] {
+        for p in paths {
+            if !valid_stream_path(p) {
+                out.push(file, place.clone(), format!("bad {what} path {p:?}"));
+            }
+        }
+    }
+    if s.finish_reason.is_empty() != s.error_finish_reasons.is_empty() {
+        out.push(file, place.clone(), "`finish_reason` and `error_finish_reasons` go together");
+    }
+    if s.sources.is_empty() {
+        out.push(file, place.clone(), "a stream section needs at least one source");
+    }
+    for src in &s.sources {
+        if !valid_source(src) {
+            out.push(file, place.clone(), format!("bad source {src:?}"));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -829,7 +914,7 @@ pub fn body_paths(t: &Taxonomy) -> Vec<String> {
         }
         if let Some(d) = &style.detect {
             for sig in &d.signatures {
-                set.extend(sig.present.iter().cloned());
+                set.extend(sig.present.iter().chain(&sig.numeric).cloned());
             }
         }
     }
@@ -895,10 +980,12 @@ fn emit_table(o: &mut String, style: &StyleFile, ident: &str, variant: Option<&s
                 writeln!(o, "    detect: Some(Detect {{\n        priority: {},\n        signatures: &[", d.priority);
             for sig in &d.signatures {
                 let present: Vec<String> = sig.present.iter().map(|p| location(p, paths)).collect();
+                let numeric: Vec<String> = sig.numeric.iter().map(|p| location(p, paths)).collect();
                 let _ = writeln!(
                     o,
-                    "            Signature {{ present: &[{}], when: {}, source: {:?} }},",
+                    "            Signature {{ present: &[{}], numeric: &[{}], when: {}, source: {:?} }},",
                     present.join(", "),
+                    numeric.join(", "),
                     condition(&sig.when),
                     sig.source
                 );
@@ -923,6 +1010,41 @@ fn emit_table(o: &mut String, style: &StyleFile, ident: &str, variant: Option<&s
         );
     }
     o.push_str("    ],\n};\n\n");
+}
+
+/// The body paths as a trie, so the body reader finds a key's node by comparing against only
+/// the keys that can follow: node 0 is the document root.
+fn emit_path_trie(o: &mut String, paths: &[String]) {
+    /// A trie node: the segments that lead to it, its children by key, the path ending here.
+    type Node<'p> = (Vec<&'p str>, Vec<(String, usize)>, Option<usize>);
+    let mut nodes: Vec<Node<'_>> = vec![(Vec::new(), Vec::new(), None)];
+    for (index, path) in paths.iter().enumerate() {
+        let mut node = 0;
+        for seg in path.split('.') {
+            let existing = nodes[node].1.iter().find(|(k, _)| k == seg).map(|(_, n)| *n);
+            node = match existing {
+                Some(n) => n,
+                None => {
+                    let mut prefix = nodes[node].0.clone();
+                    prefix.push(seg);
+                    nodes.push((prefix, Vec::new(), None));
+                    let n = nodes.len() - 1;
+                    nodes[node].1.push((seg.to_owned(), n));
+                    n
+                }
+            };
+        }
+        nodes[node].2 = Some(index);
+    }
+    o.push_str("/// The body paths as a trie; node 0 is the document root.\n");
+    let _ = writeln!(o, "pub(crate) static PATH_TRIE: [PathNode; {}] = [", nodes.len());
+    for (prefix, children, leaf) in &nodes {
+        let kids: Vec<String> = children.iter().map(|(k, n)| format!("({k:?}, {n})")).collect();
+        let leaf = leaf.map_or("None".to_owned(), |i| format!("Some({i})"));
+        let name = if prefix.is_empty() { "(root)".to_owned() } else { prefix.join(".") };
+        let _ = writeln!(o, "    PathNode {{ children: &[{}], leaf: {leaf} }}, // {name}", kids.join(", "));
+    }
+    o.push_str("];\n\n");
 }
 
 /// The generated `Style` enum and every table as statics.
@@ -961,6 +1083,7 @@ pub fn emit_tables(t: &Taxonomy) -> String {
         let _ = writeln!(o, "    &[{}],", segs.join(", "));
     }
     o.push_str("];\n\n");
+    emit_path_trie(&mut o, &paths);
     let mut by_priority: Vec<&StyleFile> = t.styles.iter().collect();
     by_priority.sort_by_key(|s| s.detect.as_ref().map_or(u32::MAX, |d| d.priority));
     o.push_str("/// The styles in the order `detect` tries them.\n");
@@ -974,9 +1097,10 @@ pub fn emit_tables(t: &Taxonomy) -> String {
         emit_table(&mut o, s, &s.style.to_ascii_uppercase(), Some(&s.name), &file, &paths);
     }
     emit_table(&mut o, &t.generic, "GENERIC", None, "taxonomy/generic.json", &paths);
+    emit_streams(&mut o, t);
 
     o.push_str("/// Secret formats redacted from every message (`taxonomy/secrets.json`).\n");
-    o.push_str("pub(crate) static SECRETS: &[SecretPattern] = &[\n");
+    o.push_str("pub(crate) const SECRETS: &[SecretPattern] = &[\n");
     for s in &t.secrets {
         let _ = writeln!(
             o,
@@ -988,6 +1112,49 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     o
 }
 
+fn path_list(paths: &[String]) -> String {
+    let parts: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            let segs: Vec<String> = p.split('.').map(|s| format!("{s:?}")).collect();
+            format!("&[{}]", segs.join(", "))
+        })
+        .collect();
+    format!("&[{}]", parts.join(", "))
+}
+
+/// The `stream` sections as statics, and `stream_spec` to find a table's.
+fn emit_streams(o: &mut String, t: &Taxonomy) {
+    let tables = t.styles.iter().map(|s| (s, Some(s.name.as_str()))).chain(std::iter::once((&t.generic, None)));
+    let mut arms = Vec::new();
+    for (style, variant) in tables {
+        let pattern = variant.map_or("None".to_owned(), |v| format!("Some(Style::{v})"));
+        let Some(s) = &style.stream else {
+            arms.push(format!("        {pattern} => None,"));
+            continue;
+        };
+        let ident = format!("{}_STREAM", style.style.to_ascii_uppercase());
+        let _ = writeln!(o, "/// The `{}` stream facts: {}.", style.style, s.sources.join(", "));
+        let _ = writeln!(o, "static {ident}: crate::stream::StreamSpec = crate::stream::StreamSpec {{");
+        let _ = writeln!(o, "    done: {},", str_list(&s.done));
+        let _ = writeln!(o, "    end_events: {},", str_list(&s.end_events));
+        let _ = writeln!(o, "    error_events: {},", str_list(&s.error_events));
+        let _ = writeln!(o, "    error_paths: {},", path_list(&s.error_paths));
+        let _ = writeln!(o, "    finish_reason: {},", path_list(&s.finish_reason));
+        let _ = writeln!(o, "    error_finish_reasons: {},", str_list(&s.error_finish_reasons));
+        let _ = writeln!(o, "    output: {},", path_list(&s.output));
+        o.push_str("};\n\n");
+        arms.push(format!("        {pattern} => Some(&{ident}),"));
+    }
+    o.push_str("/// A table's `stream` section: a style's, or with `None` the generic reading's.\n");
+    o.push_str("pub(crate) fn stream_spec(style: Option<Style>) -> Option<&'static crate::stream::StreamSpec> {\n");
+    o.push_str("    match style {\n");
+    for arm in arms {
+        let _ = writeln!(o, "{arm}");
+    }
+    o.push_str("    }\n}\n\n");
+}
+
 /// Loads, validates and writes the generated files into `out_dir`.
 pub fn run(taxonomy: &Path, out_dir: &Path) -> Result<Taxonomy, String> {
     let t = load(taxonomy).map_err(|p| p.to_string())?;
@@ -996,5 +1163,10 @@ pub fn run(taxonomy: &Path, out_dir: &Path) -> Result<Taxonomy, String> {
     };
     write("codes.rs", emit_codes(&t))?;
     write("tables.rs", emit_tables(&t))?;
+    let readme = std::fs::read_to_string(taxonomy.join("README.md"))
+        .map_err(|e| format!("taxonomy/README.md: cannot read: {e}"))?;
+    for (name, text) in docs::render_all(&t, &readme)? {
+        write(name, text)?;
+    }
     Ok(t)
 }

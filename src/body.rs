@@ -6,13 +6,12 @@
 //! as absent. A key given twice keeps its last value, as JavaScript's `JSON.parse` does.
 
 use crate::limits::Limits;
-use crate::table::BODY_PATHS;
+use crate::table::{BODY_PATHS, PATH_TRIE, PathNode};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 
 const PATHS: usize = BODY_PATHS.len();
-const _: () = assert!(PATHS <= 64, "the body path mask is a u64");
 
 /// A captured JSON value.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,8 +93,7 @@ impl<'a> Captures<'a> {
         }
         let mut caps = Captures { values: [const { None }; PATHS] };
         let mut de = serde_json::Deserializer::from_slice(body);
-        let all = if PATHS == 64 { u64::MAX } else { (1u64 << PATHS) - 1 };
-        let walker = Walker { caps: &mut caps, mask: all, depth: 0, limits };
+        let walker = Walker { caps: &mut caps, node: &PATH_TRIE[0], limits };
         walker.deserialize(&mut de).ok()?;
         de.end().ok()?;
         Some(caps)
@@ -135,30 +133,17 @@ fn cap_cow<'a>(s: Cow<'a, str>, max: usize) -> Cow<'a, str> {
     }
 }
 
-/// Walks a JSON value, descending only into keys that continue a path in `mask`.
+/// Walks a JSON value at a node of the path trie, descending only into keys that continue a path.
 struct Walker<'c, 'a> {
     caps: &'c mut Captures<'a>,
-    mask: u64,
-    depth: usize,
+    node: &'static PathNode,
     limits: &'c Limits,
-}
-
-impl Walker<'_, '_> {
-    /// Paths in `mask` that end at this node.
-    fn leaves(&self) -> u64 {
-        bits(self.mask).filter(|&i| BODY_PATHS[i].len() == self.depth).fold(0, |m, i| m | 1 << i)
-    }
-}
-
-fn bits(mask: u64) -> impl Iterator<Item = usize> {
-    (0..PATHS).filter(move |i| mask & (1 << i) != 0)
 }
 
 impl<'c, 'a> Walker<'c, 'a> {
     fn put(self, value: Value<'a>) {
-        let leaves = self.leaves();
-        for i in bits(leaves) {
-            self.caps.values[i] = Some(value.clone());
+        if let Some(i) = self.node.leaf {
+            self.caps.values[i] = Some(value);
         }
     }
 
@@ -184,26 +169,28 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let depth = self.depth;
-        let deeper = bits(self.mask).filter(|&i| BODY_PATHS[i].len() > depth).fold(0u64, |m, i| m | 1 << i);
-        if deeper == 0 {
+        let children = self.node.children;
+        if children.is_empty() {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             return Ok(());
         }
         let caps = self.caps;
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            let sub = bits(deeper).filter(|&i| BODY_PATHS[i][depth] == key).fold(0u64, |m, i| m | 1 << i);
-            if sub == 0 {
-                map.next_value::<IgnoredAny>()?;
-            } else {
-                map.next_value_seed(Walker { caps: &mut *caps, mask: sub, depth: depth + 1, limits: self.limits })?;
+            match children.iter().find(|(k, _)| k.len() == key.len() && *k == key) {
+                Some(&(_, n)) => {
+                    let node = &PATH_TRIE[usize::from(n)];
+                    map.next_value_seed(Walker { caps: &mut *caps, node, limits: self.limits })?;
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
         Ok(())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if self.leaves() == 0 {
+        if self.node.leaf.is_none() {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             return Ok(());
         }

@@ -1,6 +1,6 @@
 //! Recognizing a style from a response's shape.
 
-use crate::body::Captures;
+use crate::body::{Captures, Value};
 use crate::code::Field;
 use crate::limits::Limits;
 use crate::normalize::{Facts, View};
@@ -45,6 +45,9 @@ pub(crate) fn detect_in(caps: &Captures<'_>, status: StatusCode, headers: &Heade
         };
         detect.signatures.iter().any(|sig| {
             sig.present.iter().all(|loc| matches!(loc, Location::Body(i) if caps.get(*i).is_some()))
+                && sig.numeric.iter().all(|loc| {
+                    matches!(loc, Location::Body(i) if matches!(caps.get(*i), Some(Value::Int(_) | Value::Float(_))))
+                })
                 && sig.when.holds(&facts)
         })
     })

@@ -132,6 +132,10 @@ pub struct Upstream {
     /// The provider's own status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_status: Option<u16>,
+    /// Upstream's own word on retrying (the `x-should-retry` header): `false` stops retry
+    /// advice; `true` never makes a non-retryable code retryable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub should_retry: Option<bool>,
 }
 
 impl Upstream {
@@ -314,6 +318,8 @@ struct BodyIn {
 
 impl<'de> Deserialize<'de> for NormalizedError {
     /// Parses an envelope; a `status` or `retryable` that disagrees with the code is an error.
+    /// Its text is cleaned of secrets and control characters and capped, and a `retry_after`
+    /// on a code that is not retryable is dropped.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let EnvelopeIn { error: b } = EnvelopeIn::deserialize(d)?;
@@ -323,13 +329,23 @@ impl<'de> Deserialize<'de> for NormalizedError {
         if b.retryable.is_some_and(|r| r != b.code.is_retryable()) {
             return Err(D::Error::custom(format_args!("retryable does not match code {}", b.code)));
         }
+        // An envelope from elsewhere (an upstream that is already normalized) is cleaned like
+        // everything else the crate emits; a clean envelope parses back unchanged.
+        let limits = Limits::DEFAULT;
+        let short = |s: String| Some(clean(&s, limits.max_field_bytes)).filter(|s| !s.is_empty());
+        let message = clean(&b.message, limits.max_message_bytes);
         Ok(NormalizedError {
             code: b.code,
-            message: b.message,
-            details: b.details,
-            retry_after: b.retry_after,
-            request_id: b.request_id,
-            upstream: b.upstream,
+            message: if message.is_empty() { b.code.default_message().to_owned() } else { message },
+            details: b.details.into_iter().take(limits.max_details).map(|d| d.cleaned(&limits)).collect(),
+            retry_after: b.retry_after.filter(|_| b.code.is_retryable()),
+            request_id: b.request_id.and_then(short),
+            upstream: Upstream {
+                code: b.upstream.code.and_then(short),
+                type_: b.upstream.type_.and_then(short),
+                provider: b.upstream.provider.and_then(short),
+                ..b.upstream
+            },
         })
     }
 }

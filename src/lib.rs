@@ -20,6 +20,14 @@
 //! assert!(!err.is_retryable());
 //! ```
 //!
+//! Around it, the rest of a gateway's error path: [`normalize_response`] reads an
+//! `http::Response` and [`NormalizedError::to_http_response`] answers the client;
+//! [`RetryPolicy::advise`] says whether and when to retry and [`NormalizedError::fallback`]
+//! whether another model is worth trying; [`StreamReader`] finds the errors inside a
+//! server-sent event stream and whether output was already delivered; and
+//! [`Normalizer::remap_reason`] and [`Normalizer::remap_upstream_code`] change a mapping at
+//! run time.
+//!
 //! What each style means is not written in Rust: the JSON tables in `taxonomy/` are compiled
 //! by the build script into the [`ErrorCode`] and [`Style`] enums and the rules in [`table`],
 //! each rule citing the document line it implements.
@@ -28,25 +36,39 @@
 //! gives byte-identical output; the body is read once, borrowing only the fields the tables
 //! locate; secrets in upstream text are redacted; every string, list and delay is bounded by
 //! [`Limits`].
-
+#![doc = include_str!(concat!(env!("OUT_DIR"), "/crate_codes.md"))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod body;
 mod code;
 mod detect;
+pub mod docs;
 mod error;
+mod fallback;
+mod http;
 mod limits;
 mod normalize;
 mod redact;
+mod retry;
 mod retry_after;
+mod stream;
 pub mod table;
 
 pub use code::{ErrorCode, Field};
 pub use detect::detect;
 pub use error::{Detail, NormalizedError, Upstream};
+pub use fallback::{FallbackAdvice, FallbackReason, FallbackTarget};
+pub use http::{REQUEST_ID_HEADER, UpstreamResponse, normalize_response};
 pub use limits::Limits;
 pub use normalize::{Normalizer, normalize};
 pub use redact::redact;
+pub use retry::{GiveUp, RetryAdvice, RetryPolicy};
 pub use retry_after::Clock;
+pub use stream::{StreamError, StreamPhase, StreamReader, is_event_stream};
 pub use table::Style;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

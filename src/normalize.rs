@@ -47,6 +47,40 @@ pub fn normalize(style: Option<Style>, status: StatusCode, headers: &HeaderMap, 
 pub struct Normalizer {
     limits: Limits,
     clock: Clock,
+    overrides: Vec<Override>,
+}
+
+/// A run-time remapping to another code, set with [`Normalizer::remap_reason`] or
+/// [`Normalizer::remap_upstream_code`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Override {
+    when: OverrideWhen,
+    to: ErrorCode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum OverrideWhen {
+    Reason(String),
+    UpstreamCode(Option<Style>, String),
+}
+
+impl Override {
+    fn matches(&self, style: Option<Style>, reason: Option<&str>, upstream_code: Option<&str>) -> bool {
+        match &self.when {
+            OverrideWhen::Reason(r) => reason == Some(r.as_str()),
+            OverrideWhen::UpstreamCode(s, c) => s.is_none_or(|s| style == Some(s)) && upstream_code == Some(c.as_str()),
+        }
+    }
+}
+
+/// `true` or `false`, as a JSON boolean or a string such as a header value.
+fn flag(v: &Value<'_>) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Str(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
+        Value::Str(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
 }
 
 /// The facts rules test, read through one table.
@@ -71,6 +105,7 @@ impl<'x, 'a> View<'x, 'a> {
     pub(crate) fn value(&self, field: Field) -> Option<Cow<'x, Value<'a>>> {
         self.table.locations(field).iter().find_map(|loc| match *loc {
             Location::Body(i) => self.caps?.get(i).map(Cow::Borrowed),
+            Location::Header(_) if self.headers.is_empty() => None,
             Location::Header(h) => {
                 let v = self.headers.get(h)?.to_str().ok()?;
                 Some(Cow::Owned(Value::Str(Cow::Owned(v.to_owned()))))
@@ -82,17 +117,21 @@ impl<'x, 'a> View<'x, 'a> {
     pub(crate) fn text(&self, field: Field) -> Option<Cow<'x, str>> {
         self.table.locations(field).iter().find_map(|loc| match *loc {
             Location::Body(i) => self.caps?.get(i)?.as_str().map(Cow::Borrowed),
+            Location::Header(_) if self.headers.is_empty() => None,
             Location::Header(h) => self.headers.get(h)?.to_str().ok().map(|s| Cow::Owned(s.to_owned())),
         })
     }
 
-    /// Whether the body holds this table's envelope: a message, code or type was found.
+    /// Whether the body holds this table's envelope: a message, code or type was found in the
+    /// body as text (a code may also be a number).
     pub(crate) fn has_envelope(&self) -> bool {
-        [Field::Message, Field::Code, Field::Type].iter().any(|f| {
-            self.table
-                .locations(*f)
-                .iter()
-                .any(|l| matches!(l, Location::Body(i) if self.caps.is_some_and(|c| c.get(*i).is_some())))
+        let Some(caps) = self.caps else { return false };
+        [Field::Message, Field::Code, Field::Type].iter().any(|&f| {
+            self.table.locations(f).iter().any(|l| match (l, f) {
+                (Location::Body(i), Field::Code) => matches!(caps.get(*i), Some(Value::Str(_) | Value::Int(_))),
+                (Location::Body(i), _) => matches!(caps.get(*i), Some(Value::Str(_))),
+                (Location::Header(_), _) => false,
+            })
         })
     }
 
@@ -161,7 +200,7 @@ fn raw_detail(d: &RawDetail<'_>, limits: &Limits) -> Detail {
 
 impl Normalizer {
     /// The default normalizer, usable in `const` context.
-    pub const DEFAULT: Normalizer = Normalizer { limits: Limits::DEFAULT, clock: Clock::System };
+    pub const DEFAULT: Normalizer = Normalizer { limits: Limits::DEFAULT, clock: Clock::System, overrides: Vec::new() };
 
     /// A normalizer with default limits and the system clock.
     pub fn new() -> Self {
@@ -182,9 +221,90 @@ impl Normalizer {
         self
     }
 
+    /// Maps every error whose reason (its first detail's code, such as `INVALID_API_KEY`) is
+    /// `reason` to `code`, at run time and without editing the tables.
+    ///
+    /// Overrides are tried in the order they were added; the first that matches wins. The
+    /// status and retryable flag follow the new code, and a retry delay is kept only if the new
+    /// code is retryable.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{ErrorCode, Normalizer, Style};
+    /// use http::{HeaderMap, StatusCode};
+    ///
+    /// // A client-side tool whose user supplies the key: a rejected key is the caller's input.
+    /// let normalizer = Normalizer::new().remap_reason("INVALID_API_KEY", ErrorCode::InputValidationError);
+    /// let body = br#"{"error": {"message": "Invalid API key", "type": "authentication_error", "code": "invalid_api_key"}}"#;
+    /// let err = normalizer.normalize(Some(Style::ModelBridge), StatusCode::UNAUTHORIZED, &HeaderMap::new(), body);
+    /// assert_eq!(err.code(), ErrorCode::InputValidationError);
+    /// assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+    /// assert_eq!(err.reason(), Some("INVALID_API_KEY"));
+    /// ```
+    #[must_use]
+    pub fn remap_reason(mut self, reason: &str, code: ErrorCode) -> Self {
+        self.overrides.push(Override { when: OverrideWhen::Reason(reason.to_owned()), to: code });
+        self
+    }
+
+    /// Maps every error whose upstream code (the body's own, such as `timeout`) is
+    /// `upstream_code` to `code`: in one style, or in any with `None`. Tried in order with
+    /// [`remap_reason`](Normalizer::remap_reason) overrides.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{ErrorCode, Normalizer, Style};
+    /// use http::{HeaderMap, StatusCode};
+    ///
+    /// let normalizer = Normalizer::new().remap_upstream_code(Style::ModelBridge, "timeout", ErrorCode::ModelOverloaded);
+    /// let body = br#"{"error": {"message": "Upstream request timed out", "type": "server_error", "code": "timeout"}}"#;
+    /// let err = normalizer.normalize(Some(Style::ModelBridge), StatusCode::GATEWAY_TIMEOUT, &HeaderMap::new(), body);
+    /// assert_eq!(err.code(), ErrorCode::ModelOverloaded);
+    /// assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    /// assert!(err.is_retryable());
+    /// ```
+    #[must_use]
+    pub fn remap_upstream_code(
+        mut self,
+        style: impl Into<Option<Style>>,
+        upstream_code: &str,
+        code: ErrorCode,
+    ) -> Self {
+        self.overrides
+            .push(Override { when: OverrideWhen::UpstreamCode(style.into(), upstream_code.to_owned()), to: code });
+        self
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The code an error ends with after the overrides.
+    fn remapped(
+        &self,
+        code: ErrorCode,
+        style: Option<Style>,
+        reason: Option<&str>,
+        upstream_code: Option<&str>,
+    ) -> ErrorCode {
+        self.overrides.iter().find(|o| o.matches(style, reason, upstream_code)).map_or(code, |o| o.to)
+    }
+
+    /// Applies the overrides to an error the crate made itself (such as a dropped stream).
+    pub(crate) fn apply_overrides(&self, err: &mut NormalizedError) {
+        if self.overrides.is_empty() {
+            return;
+        }
+        let old = err.code;
+        let new = self.remapped(old, err.upstream.style, err.reason(), err.upstream.code.as_deref());
+        if new != old {
+            err.code = new;
+            if !new.is_retryable() {
+                err.retry_after = None;
+            }
+            if err.message == old.default_message() {
+                new.default_message().clone_into(&mut err.message);
+            }
+        }
     }
 
     /// Normalizes one upstream error response; see [`normalize`].
@@ -220,7 +340,7 @@ impl Normalizer {
         let message = view.text(Field::Message);
         let facts = Facts { type_: type_.as_deref(), message: message.as_deref(), ..facts };
         let rule = first_match(view.table, &facts);
-        let code = rule.map_or(ErrorCode::InternalError, |r| r.then.code);
+        let matched = rule.map_or(ErrorCode::InternalError, |r| r.then.code);
 
         let mut details = Vec::new();
         if let Some(rule) = rule
@@ -254,6 +374,13 @@ impl Normalizer {
             );
         }
 
+        let upstream_code = if usable { code_value.as_deref().and_then(Value::to_text) } else { None };
+        let code = if self.overrides.is_empty() {
+            matched
+        } else {
+            let reason = details.first().and_then(|d| d.code.as_deref());
+            self.remapped(matched, style, reason, upstream_code.as_deref())
+        };
         let message_text = message.as_deref().map(|m| clean(m, limits.max_message_bytes)).filter(|m| !m.is_empty());
         let retry_after = if code.is_retryable() {
             retry_after::from_headers(view.headers, self.clock)
@@ -273,10 +400,11 @@ impl Normalizer {
             upstream: Upstream {
                 style,
                 status: Some(status.as_u16()),
-                code: if usable { short(code_value.as_deref().and_then(Value::to_text)) } else { None },
+                code: short(upstream_code),
                 type_: if usable { short(type_.clone()) } else { None },
                 provider: short(view.text(Field::Provider)),
                 upstream_status: facts.upstream_status,
+                should_retry: view.value(Field::ShouldRetry).as_deref().and_then(flag),
             },
         }
     }

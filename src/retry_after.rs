@@ -48,6 +48,9 @@ fn number(s: &str) -> Option<f64> {
 
 /// Seconds from the headers, per the order above.
 pub(crate) fn from_headers(headers: &HeaderMap, clock: Clock) -> Option<f64> {
+    if headers.is_empty() {
+        return None;
+    }
     let now = || header(headers, "date").and_then(parse_http_date).map_or_else(|| clock.unix_now(), |d| d as f64);
     if let Some(ms) = header(headers, "retry-after-ms").and_then(number) {
         return Some(ms / 1000.0);
@@ -78,11 +81,16 @@ pub(crate) fn from_headers(headers: &HeaderMap, clock: Clock) -> Option<f64> {
 /// Seconds from a phrase such as "Retry after 12 seconds" or "try again in 1.5s".
 pub(crate) fn from_message(message: &str) -> Option<f64> {
     const PHRASES: [&str; 3] = ["retry after", "try again in", "retry in"];
-    let lower = message.as_bytes();
-    for phrase in PHRASES {
-        let p = phrase.as_bytes();
-        let Some(at) = lower.windows(p.len()).position(|w| w.eq_ignore_ascii_case(p)) else { continue };
-        let rest = message[at + p.len()..].trim_start();
+    let bytes = message.as_bytes();
+    // Every phrase starts with 'r' or 't': look only where one of those stands.
+    let starts = bytes.iter().enumerate().filter(|(_, b)| matches!(*b | 0x20, b'r' | b't'));
+    for (at, _) in starts {
+        let Some(phrase) =
+            PHRASES.iter().find(|p| bytes.get(at..at + p.len()).is_some_and(|w| w.eq_ignore_ascii_case(p.as_bytes())))
+        else {
+            continue;
+        };
+        let rest = message[at + phrase.len()..].trim_start();
         let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         let Some(n) = number(&rest[..end]) else { continue };
         let unit = rest[end..].trim_start();

@@ -77,6 +77,8 @@ pub struct Detect {
 pub struct Signature {
     /// Body paths that must be present.
     pub present: &'static [Location],
+    /// Body paths that must hold a JSON number.
+    pub numeric: &'static [Location],
     /// Conditions that must hold.
     pub when: Condition,
     /// What the signature is based on.
@@ -167,6 +169,13 @@ impl std::fmt::Display for StatusPattern {
             StatusPattern::Class(c) => write!(f, "{c}xx"),
         }
     }
+}
+
+/// A node of the body path trie: the keys that continue a path, and the path that ends here.
+#[derive(Debug)]
+pub(crate) struct PathNode {
+    pub children: &'static [(&'static str, u16)],
+    pub leaf: Option<usize>,
 }
 
 /// A secret format (`taxonomy/secrets.json`).

@@ -1,7 +1,8 @@
 //! `llm-errors`: normalize upstream LLM error responses from the command line.
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use llm_error_taxonomy::{ErrorCode, NormalizedError, Normalizer, Style};
+use llm_error_taxonomy::docs::{self, Format};
+use llm_error_taxonomy::{ErrorCode, NormalizedError, Normalizer, StreamError, Style, is_event_stream, redact};
 use std::io::{self, BufRead, Read, Write};
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -14,16 +15,24 @@ usage:
   llm-errors normalize [--style S] [--status N] [--header 'Name: value']... [--pretty] [FILE|-]
   llm-errors normalize --jsonl [--pretty] [FILE|-]
   llm-errors codes [--json]
+  llm-errors docs [--format markdown|json|openapi] [--out PATH]
   llm-errors --help | --version
 
 normalize    reads one upstream body from FILE (or standard input) and prints the
              normalized JSON envelope. --status is the upstream HTTP status (required);
              --style is one of: modelbridge, modelswitch, modelroute, moltbotden
-             (detected from the body when absent).
+             (detected from the body when absent). A server-sent event stream
+             (content-type text/event-stream, or a body that opens like one) is
+             read event by event: its first error is printed, a stream that ends
+             without its terminator is GENERATION_FAILED (STREAM_DROPPED), and a
+             stream that completed prints null.
 --jsonl      reads one case per line, {\"style\": S, \"status\": N, \"headers\": {..},
              \"body\": \"<raw text>\"} (style and headers optional), and prints one result
              per line; a bad line is reported on standard error and the rest still run.
 codes        prints the 12-code table.
+docs         prints the error documentation rendered from the tables: the Markdown page
+             (docs/errors.md, the default), the whole taxonomy as JSON, or OpenAPI 3.1
+             components; --out PATH writes it to PATH instead.
 
 exit status: 0 on success, 1 when an input could not be read or a --jsonl line was bad,
 2 on bad arguments.";
@@ -44,12 +53,19 @@ impl Failure {
     }
 }
 
+/// A complaint for standard error, which may quote its input and so a key, even right behind
+/// an escape (`"\tsk-..."`): the escapes are set apart, then the keys redacted.
+fn for_stderr(message: &str) -> String {
+    let spaced = message.replace("\\t", "\\t ").replace("\\n", "\\n ").replace("\\r", "\\r ");
+    redact(&spaced).into_owned()
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("llm-errors: {}", f.message);
+            eprintln!("llm-errors: {}", for_stderr(&f.message));
             ExitCode::from(f.status)
         }
     }
@@ -62,6 +78,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
     match command.as_str() {
         "normalize" => normalize_command(rest),
         "codes" => codes_command(rest),
+        "docs" => docs_command(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -117,6 +134,34 @@ fn to_json(err: &NormalizedError, pretty: bool) -> String {
     if pretty { serde_json::to_string_pretty(err).unwrap_or_else(|_| err.to_json()) } else { err.to_json() }
 }
 
+/// Normalizes a response or, for an event stream, reads it as if it arrived in chunks:
+/// `None` for a stream that completed without an error.
+fn normalize_any(
+    normalizer: &Normalizer,
+    style: Option<Style>,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<NormalizedError> {
+    if !is_event_stream(headers, body) {
+        return Some(normalizer.normalize(style, status, headers, body));
+    }
+    let found = normalizer.normalize_stream(style, status, headers, body).map(StreamError::into_error);
+    if !(status.is_client_error() || status.is_server_error()) {
+        return found;
+    }
+    // An error status is the error, unless its body reports a more precise one.
+    match found {
+        Some(err) if err.reason() != Some("STREAM_DROPPED") => Some(err),
+        _ => Some(normalizer.normalize(style, status, headers, body)),
+    }
+}
+
+/// The output for one input: the envelope, or `null` for a stream that completed.
+fn result_json(err: Option<NormalizedError>, pretty: bool) -> String {
+    err.map_or_else(|| "null".to_owned(), |e| to_json(&e, pretty))
+}
+
 fn write_out(text: &str) -> Result<(), Failure> {
     let mut out = io::stdout().lock();
     match writeln!(out, "{text}") {
@@ -159,7 +204,7 @@ fn normalize_command(args: &[String]) -> Result<(), Failure> {
     }
     let status = status.ok_or_else(|| Failure::usage("missing --status N (the upstream HTTP status)"))?;
     let body = read_input(file)?;
-    write_out(&to_json(&normalizer.normalize(style, status, &headers, &body), pretty))
+    write_out(&result_json(normalize_any(&normalizer, style, status, &headers, &body), pretty))
 }
 
 /// One `--jsonl` case.
@@ -214,10 +259,10 @@ fn jsonl_command(normalizer: &Normalizer, file: Option<&str>, pretty: bool) -> R
         }
         match parse_case(text) {
             Ok((style, status, headers, body)) => {
-                write_out(&to_json(&normalizer.normalize(style, status, &headers, &body), pretty))?
+                write_out(&result_json(normalize_any(normalizer, style, status, &headers, &body), pretty))?
             }
             Err(problem) => {
-                eprintln!("llm-errors: line {line_no}: {problem}");
+                eprintln!("llm-errors: line {line_no}: {}", for_stderr(&problem));
                 bad += 1;
             }
         }
@@ -254,4 +299,28 @@ fn codes_command(args: &[String]) -> Result<(), Failure> {
         ));
     }
     write_out(text.trim_end())
+}
+
+fn docs_command(args: &[String]) -> Result<(), Failure> {
+    let mut format = Format::Markdown;
+    let mut out = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--format" | "-f" => {
+                let name = value_of("--format", &mut it)?;
+                format = Format::from_str(name).map_err(|_| {
+                    let names: Vec<&str> = Format::iter().map(Format::as_str).collect();
+                    Failure::usage(format!("unknown format {name:?}; expected one of: {}", names.join(", ")))
+                })?;
+            }
+            "--out" | "-o" => out = Some(value_of("--out", &mut it)?),
+            other => return Err(Failure::usage(format!("unexpected argument {other:?} for docs"))),
+        }
+    }
+    let text = docs::render(format);
+    match out {
+        Some(path) => std::fs::write(path, text).map_err(|e| Failure::input(format!("cannot write {path}: {e}"))),
+        None => write_out(text.strip_suffix('\n').unwrap_or(text)),
+    }
 }

@@ -1,0 +1,131 @@
+//! Glue for `http` types: normalize an upstream response, answer the client.
+//!
+//! A gateway's error path is three lines:
+//!
+//! ```
+//! use llm_error_taxonomy::{normalize_response, Style};
+//!
+//! # let upstream = http::Response::builder().status(502).body(b"<html>Bad gateway</html>".to_vec()).unwrap();
+//! let err = normalize_response(Some(Style::ModelBridge), &upstream);
+//! // log `err` (its text is redacted) ...
+//! let reply: http::Response<Vec<u8>> = err.to_http_response();
+//! assert_eq!(reply.status(), http::StatusCode::SERVICE_UNAVAILABLE); // MODEL_UNAVAILABLE
+//! ```
+
+use crate::error::NormalizedError;
+use crate::normalize::Normalizer;
+use crate::table::Style;
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
+use http::{HeaderMap, Response, StatusCode};
+
+/// The header the request id is sent back in.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// An upstream response whose body bytes are at hand: an `http::Response<B>` with
+/// `B: AsRef<[u8]>` (such as `Vec<u8>`, `bytes::Bytes` or `String`), or a
+/// `(StatusCode, &HeaderMap, &[u8])` triple.
+pub trait UpstreamResponse {
+    /// The status, headers and body.
+    fn parts(&self) -> (StatusCode, &HeaderMap, &[u8]);
+}
+
+impl<B: AsRef<[u8]>> UpstreamResponse for Response<B> {
+    fn parts(&self) -> (StatusCode, &HeaderMap, &[u8]) {
+        (self.status(), self.headers(), self.body().as_ref())
+    }
+}
+
+impl UpstreamResponse for (StatusCode, &HeaderMap, &[u8]) {
+    fn parts(&self) -> (StatusCode, &HeaderMap, &[u8]) {
+        (self.0, self.1, self.2)
+    }
+}
+
+impl<T: UpstreamResponse + ?Sized> UpstreamResponse for &T {
+    fn parts(&self) -> (StatusCode, &HeaderMap, &[u8]) {
+        (**self).parts()
+    }
+}
+
+/// Normalizes an upstream response with the default [`Normalizer`].
+///
+/// ```
+/// use llm_error_taxonomy::{normalize_response, ErrorCode, Style};
+/// use http::{HeaderMap, StatusCode};
+///
+/// let upstream = http::Response::builder()
+///     .status(429)
+///     .header("retry-after", "7")
+///     .header("x-request-id", "req_123")
+///     .body(r#"{"error": {"code": "RATE_LIMITED", "message": "Rate limit exceeded. Please retry shortly", "retryable": true}}"#)
+///     .unwrap();
+/// let err = normalize_response(None, &upstream);
+/// assert_eq!(err.code(), ErrorCode::RateLimited);
+/// assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(7)));
+///
+/// // The same from parts a client library hands out.
+/// let headers = HeaderMap::new();
+/// let err = normalize_response(Some(Style::ModelSwitch), (StatusCode::SERVICE_UNAVAILABLE, &headers, &b""[..]));
+/// assert_eq!(err.code(), ErrorCode::ServiceUnavailable);
+/// ```
+pub fn normalize_response(style: Option<Style>, response: impl UpstreamResponse) -> NormalizedError {
+    Normalizer::DEFAULT.normalize_response(style, response)
+}
+
+impl Normalizer {
+    /// Normalizes an upstream response; see [`normalize_response`].
+    pub fn normalize_response(&self, style: Option<Style>, response: impl UpstreamResponse) -> NormalizedError {
+        let (status, headers, body) = response.parts();
+        self.normalize(style, status, headers, body)
+    }
+}
+
+impl NormalizedError {
+    /// The response for the client: the code's status, `content-type: application/json`,
+    /// `Retry-After` in seconds when known, `x-request-id` when known (and visible ASCII), and
+    /// the JSON envelope.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{ErrorCode, NormalizedError};
+    /// use std::time::Duration;
+    ///
+    /// let err = NormalizedError::new(ErrorCode::RateLimited)
+    ///     .with_retry_after(Duration::from_secs(12))
+    ///     .with_request_id("req_42");
+    /// let reply = err.to_http_response();
+    /// assert_eq!(reply.status(), 429);
+    /// assert_eq!(reply.headers()["content-type"], "application/json");
+    /// assert_eq!(reply.headers()["retry-after"], "12");
+    /// assert_eq!(reply.headers()["x-request-id"], "req_42");
+    /// assert_eq!(reply.body(), err.to_json().as_bytes());
+    /// ```
+    pub fn to_http_response(&self) -> Response<Vec<u8>> {
+        let mut response = Response::new(self.to_json().into_bytes());
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(secs) = self.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        // Header values are visible ASCII here; an id with other characters stays in the body.
+        let id = self.request_id.as_deref().filter(|id| id.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
+        if let Some(value) = id.and_then(|id| HeaderValue::from_str(id).ok()) {
+            headers.insert(REQUEST_ID_HEADER, value);
+        }
+        response
+    }
+
+    /// The error as one server-sent event, `event: error` with the envelope as its data, for
+    /// a stream whose `200 OK` has already been sent.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{ErrorCode, NormalizedError};
+    /// let event = NormalizedError::new(ErrorCode::GenerationFailed).to_sse_event();
+    /// assert!(event.starts_with("event: error\ndata: {\"error\":{\"code\":\"GENERATION_FAILED\""));
+    /// assert!(event.ends_with("}}\n\n"));
+    /// ```
+    pub fn to_sse_event(&self) -> String {
+        // Compact JSON holds no raw line breaks, so the envelope is one `data` line.
+        format!("event: error\ndata: {}\n\n", self.to_json())
+    }
+}

@@ -1,0 +1,807 @@
+//! Reading server-sent event streams for the errors they carry.
+//!
+//! A streamed completion answers `200 OK` before the first token, so its failures arrive inside
+//! the body: an error object as a `data` event (OpenAI, OpenRouter, MoltbotDen), an `event:
+//! error` frame (Anthropic), a chunk whose finish reason is `error`, or no end at all when the
+//! connection drops. [`StreamReader`] takes the body's bytes in chunks as they arrive, keeps at
+//! most one event in memory, and reports the first error as a [`StreamError`] that says whether
+//! output had already reached the client.
+//!
+//! What ends a stream, where errors and output live, and which finish reasons fail are facts of
+//! each style, read from the `stream` sections of the tables in `taxonomy/`: the generic
+//! section applies to every style and a style's own section adds to it.
+
+use crate::code::{ErrorCode, Field};
+use crate::error::{Detail, NormalizedError, Upstream};
+use crate::normalize::{Normalizer, View};
+use crate::redact::clean;
+use crate::table::{Style, StyleTable, stream_spec};
+use http::{HeaderMap, StatusCode};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use strum::IntoEnumIterator;
+
+/// A table's stream facts, compiled from its `stream` section.
+#[derive(Debug)]
+pub(crate) struct StreamSpec {
+    pub done: &'static [&'static str],
+    pub end_events: &'static [&'static str],
+    pub error_events: &'static [&'static str],
+    pub error_paths: &'static [&'static [&'static str]],
+    pub finish_reason: &'static [&'static [&'static str]],
+    pub error_finish_reasons: &'static [&'static str],
+    pub output: &'static [&'static [&'static str]],
+}
+
+/// The reason of a stream that ended without its terminator.
+pub(crate) const STREAM_DROPPED: &str = "STREAM_DROPPED";
+/// The detail code added to an error found inside a stream.
+pub(crate) const STREAM_ERROR: &str = "STREAM_ERROR";
+
+/// Where in a stream an error happened.
+///
+/// Retrying is safe only [before the first token](StreamPhase::BeforeFirstToken): once output
+/// has reached the client, a retry would send it again, so the client must resume instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StreamPhase {
+    /// No output had been delivered yet: the request can be retried or sent to another model.
+    BeforeFirstToken,
+    /// Output had already been delivered: a retry would repeat it.
+    MidStream,
+}
+
+impl StreamPhase {
+    /// The wire form: `"before_first_token"` or `"mid_stream"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StreamPhase::BeforeFirstToken => "before_first_token",
+            StreamPhase::MidStream => "mid_stream",
+        }
+    }
+
+    fn from_str(s: &str) -> Option<Self> {
+        match s {
+            "before_first_token" => Some(StreamPhase::BeforeFirstToken),
+            "mid_stream" => Some(StreamPhase::MidStream),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for StreamPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error found in a stream: the normalized error and where in the stream it happened.
+///
+/// The phase is also recorded in the error's details (a `STREAM_DROPPED` or `STREAM_ERROR`
+/// entry with `phase` and `partial_output`), so it survives the JSON envelope and
+/// [`RetryPolicy::advise`](crate::RetryPolicy::advise) sees it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{error} ({phase})")]
+pub struct StreamError {
+    error: NormalizedError,
+    phase: StreamPhase,
+    events: u64,
+}
+
+impl StreamError {
+    /// The normalized error.
+    pub fn error(&self) -> &NormalizedError {
+        &self.error
+    }
+
+    /// The normalized error, by value.
+    pub fn into_error(self) -> NormalizedError {
+        self.error
+    }
+
+    /// Before the first token, or mid-stream.
+    pub fn phase(&self) -> StreamPhase {
+        self.phase
+    }
+
+    /// Whether output had already been delivered when the stream failed.
+    pub fn partial_output(&self) -> bool {
+        self.phase == StreamPhase::MidStream
+    }
+
+    /// Whether the request can be retried without repeating output: a retryable code, before
+    /// the first token.
+    pub fn is_retry_safe(&self) -> bool {
+        !self.partial_output() && self.error.is_retryable()
+    }
+
+    /// How many events the stream delivered before the error.
+    pub fn events_before(&self) -> u64 {
+        self.events
+    }
+}
+
+impl NormalizedError {
+    /// For an error read from a stream, where in the stream it happened.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{ErrorCode, StreamPhase, StreamReader};
+    /// use http::{HeaderMap, StatusCode};
+    ///
+    /// let mut reader = StreamReader::new(None, StatusCode::OK, &HeaderMap::new());
+    /// assert!(reader.push(b"data: {\"choices\": [{\"delta\": {\"content\": \"Hel\"}}]}\n\n").is_none());
+    /// let err = reader.finish().expect("the stream ended without [DONE]").into_error();
+    /// assert_eq!(err.code(), ErrorCode::GenerationFailed);
+    /// assert_eq!(err.reason(), Some("STREAM_DROPPED"));
+    /// assert_eq!(err.stream_phase(), Some(StreamPhase::MidStream));
+    /// assert!(err.partial_output());
+    /// ```
+    pub fn stream_phase(&self) -> Option<StreamPhase> {
+        self.stream_detail()?.figures.get("phase")?.as_str().and_then(StreamPhase::from_str)
+    }
+
+    /// Whether output had already reached the client when the stream carrying this error
+    /// failed; `false` for errors not read from a stream.
+    pub fn partial_output(&self) -> bool {
+        self.stream_detail().and_then(|d| d.figures.get("partial_output")?.as_bool()).unwrap_or(false)
+    }
+
+    fn stream_detail(&self) -> Option<&Detail> {
+        self.details.iter().rev().find(|d| {
+            matches!(d.code.as_deref(), Some(STREAM_DROPPED | STREAM_ERROR)) && d.figures.contains_key("phase")
+        })
+    }
+}
+
+/// Whether a response is a server-sent event stream: its `content-type` is
+/// `text/event-stream`, or its body opens like one (a `data:`, `event:`, `id:` or `retry:`
+/// field, or a `:` comment).
+///
+/// ```
+/// use llm_error_taxonomy::is_event_stream;
+/// use http::HeaderMap;
+///
+/// assert!(is_event_stream(&HeaderMap::new(), b"data: {\"choices\": []}\n\n"));
+/// assert!(!is_event_stream(&HeaderMap::new(), br#"{"error": {"message": "no"}}"#));
+/// ```
+pub fn is_event_stream(headers: &HeaderMap, body: &[u8]) -> bool {
+    let typed = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().get(..17).is_some_and(|t| t.eq_ignore_ascii_case("text/event-stream")));
+    if typed {
+        return true;
+    }
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let start = body.iter().position(|b| !matches!(b, b'\r' | b'\n')).unwrap_or(body.len());
+    let body = &body[start..];
+    body.first() == Some(&b':')
+        || [&b"data:"[..], b"event:", b"id:", b"retry:"].iter().any(|field| body.starts_with(field))
+}
+
+/// A JSON path probed in each event's data, and what finding it means.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Probe {
+    segs: &'static [&'static str],
+    kind: ProbeKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ProbeKind {
+    /// Present and not null: the payload is an error object.
+    Error,
+    /// A string among these: the generation failed.
+    Finish(&'static [&'static str]),
+    /// A non-empty value: output was delivered.
+    Output,
+}
+
+/// What probing one payload found.
+#[derive(Debug, Default)]
+struct Found {
+    error: bool,
+    finish_error: Option<&'static str>,
+    output: bool,
+}
+
+/// The most paths probed per event (the walker's mask is a `u64`).
+const MAX_PROBES: usize = 64;
+
+/// Reads a server-sent event stream chunk by chunk and reports the first error in it.
+///
+/// Feed it the body's bytes as they arrive with [`push`](StreamReader::push) (events may be
+/// split anywhere across chunks, with CRLF, LF or CR line ends), and call
+/// [`finish`](StreamReader::finish) when the body ends: a stream that ended without its
+/// terminator (`[DONE]`, or an end event such as `message_stop`) is `GENERATION_FAILED` with
+/// reason `STREAM_DROPPED`. The reader never holds more than one event: an event larger than
+/// [`Limits::max_body_bytes`](crate::Limits::max_body_bytes) is skipped, and counted as
+/// output, since it cannot be proven empty.
+///
+/// ```
+/// use llm_error_taxonomy::{ErrorCode, StreamPhase, StreamReader, Style};
+/// use http::{HeaderMap, StatusCode};
+///
+/// let mut reader = StreamReader::new(Some(Style::MoltbotDen), StatusCode::OK, &HeaderMap::new());
+/// let chunks: [&[u8]; 3] = [
+///     b"data: {\"choices\": [{\"delta\": {\"content\": \"Nash\"}}]}\r\n\r\ndata: {\"err",
+///     b"or\": {\"code\": \"provider_error\", \"message\": \"The upstream provider (anthropic) returned an error.\",",
+///     b" \"status\": 500, \"provider\": \"anthropic\", \"upstream_status\": 529}}\r\n\r\n",
+/// ];
+/// let mut found = None;
+/// for chunk in chunks {
+///     // forward `chunk` to the client here
+///     if let Some(err) = reader.push(chunk) {
+///         found = Some(err);
+///         break;
+///     }
+/// }
+/// let err = found.expect("an error event");
+/// assert_eq!(err.error().code(), ErrorCode::ModelOverloaded);
+/// assert_eq!(err.phase(), StreamPhase::MidStream);
+/// assert!(!err.is_retry_safe()); // "Nash" was already delivered: resume, don't retry
+/// ```
+#[derive(Debug, Clone)]
+pub struct StreamReader {
+    normalizer: Normalizer,
+    style: Option<Style>,
+    status: StatusCode,
+    headers: HeaderMap,
+    specs: Vec<&'static StreamSpec>,
+    probes: Vec<Probe>,
+    /// The current line, when it is split across chunks.
+    line: Vec<u8>,
+    /// Bytes of the current line were dropped (the event is oversized).
+    dropped_line: bool,
+    /// The previous chunk ended in CR: a leading LF of the next one ends no line.
+    pending_cr: bool,
+    /// The first line is still to come (a byte order mark is stripped from it).
+    first_line: bool,
+    event: Vec<u8>,
+    data: Vec<u8>,
+    has_data: bool,
+    /// The current event went over the limit and is skipped up to its end.
+    oversized: bool,
+    events: u64,
+    output_events: u64,
+    done: bool,
+    failed: bool,
+}
+
+impl StreamReader {
+    /// A reader for a stream in `style` (`None`: recognize each error's style from its shape),
+    /// whose response had `status` and `headers`, with the default [`Normalizer`].
+    pub fn new(style: Option<Style>, status: StatusCode, headers: &HeaderMap) -> Self {
+        Normalizer::DEFAULT.stream_reader(style, status, headers)
+    }
+
+    /// A reader for the body of `response`, from its status and headers.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::StreamReader;
+    ///
+    /// let response = http::Response::builder().header("content-type", "text/event-stream").body(()).unwrap();
+    /// let mut reader = StreamReader::for_response(None, &response);
+    /// assert!(reader.push(b"data: [DONE]\n\n").is_none());
+    /// assert!(reader.is_done());
+    /// assert!(reader.finish().is_none());
+    /// ```
+    pub fn for_response<B>(style: Option<Style>, response: &http::Response<B>) -> Self {
+        StreamReader::new(style, response.status(), response.headers())
+    }
+
+    fn with(normalizer: &Normalizer, style: Option<Style>, status: StatusCode, headers: &HeaderMap) -> Self {
+        let mut specs: Vec<&'static StreamSpec> = stream_spec(None).into_iter().collect();
+        match style {
+            Some(s) => specs.extend(stream_spec(Some(s))),
+            None => specs.extend(Style::iter().filter_map(|s| stream_spec(Some(s)))),
+        }
+        let mut probes = Vec::new();
+        for spec in &specs {
+            let all = spec.error_paths.iter().map(|p| (*p, ProbeKind::Error));
+            let all = all.chain(spec.finish_reason.iter().map(|p| (*p, ProbeKind::Finish(spec.error_finish_reasons))));
+            for (segs, kind) in all.chain(spec.output.iter().map(|p| (*p, ProbeKind::Output))) {
+                let probe = Probe { segs, kind };
+                if !probes.contains(&probe) && probes.len() < MAX_PROBES {
+                    probes.push(probe);
+                }
+            }
+        }
+        StreamReader {
+            normalizer: normalizer.clone(),
+            style,
+            status,
+            headers: headers.clone(),
+            specs,
+            probes,
+            line: Vec::new(),
+            dropped_line: false,
+            pending_cr: false,
+            first_line: true,
+            event: Vec::new(),
+            data: Vec::new(),
+            has_data: false,
+            oversized: false,
+            events: 0,
+            output_events: 0,
+            done: false,
+            failed: false,
+        }
+    }
+
+    /// Reads the next chunk of the body; returns the first error the stream reports.
+    ///
+    /// Once an error has been returned the stream is over: later chunks are ignored and
+    /// [`finish`](StreamReader::finish) reports nothing more.
+    pub fn push(&mut self, chunk: &[u8]) -> Option<StreamError> {
+        if self.failed {
+            return None;
+        }
+        let mut rest = chunk;
+        if self.pending_cr && !rest.is_empty() {
+            self.pending_cr = false;
+            if rest[0] == b'\n' {
+                rest = &rest[1..];
+            }
+        }
+        while !rest.is_empty() {
+            let Some(i) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                self.line_part(rest);
+                break;
+            };
+            self.line_part(&rest[..i]);
+            let step = match (rest[i], rest.get(i + 1)) {
+                (b'\r', Some(b'\n')) => 2,
+                (b'\r', None) => {
+                    self.pending_cr = true;
+                    1
+                }
+                _ => 1,
+            };
+            rest = &rest[i + step..];
+            if let Some(err) = self.end_line() {
+                return Some(err);
+            }
+        }
+        None
+    }
+
+    /// Ends the stream: reports an error still pending in the last event, or a drop when the
+    /// stream never reached its terminator. `None` when the stream completed, or when an error
+    /// was already returned by [`push`](StreamReader::push).
+    pub fn finish(mut self) -> Option<StreamError> {
+        if self.failed {
+            return None;
+        }
+        // A last event without its blank line still counts: recorded bodies often lack it.
+        if (!self.line.is_empty() || self.dropped_line)
+            && let Some(err) = self.end_line()
+        {
+            return Some(err);
+        }
+        if let Some(err) = self.dispatch() {
+            return Some(err);
+        }
+        if self.done {
+            return None;
+        }
+        let detail = self.stream_detail(STREAM_DROPPED);
+        let err = self.crate_error("The stream ended before its end marker", detail);
+        Some(self.fail(err))
+    }
+
+    /// Whether the stream's terminator has been read.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// How many events have been read.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Before the first token, or mid-stream, as of the events read so far.
+    pub fn phase(&self) -> StreamPhase {
+        if self.output_events == 0 { StreamPhase::BeforeFirstToken } else { StreamPhase::MidStream }
+    }
+
+    fn cap(&self) -> usize {
+        self.normalizer.limits().max_body_bytes
+    }
+
+    /// A piece of the current line, without line ends.
+    fn line_part(&mut self, part: &[u8]) {
+        if part.is_empty() {
+            return;
+        }
+        if !self.oversized && self.line.len() + self.data.len() + self.event.len() + part.len() > self.cap() {
+            self.oversized = true;
+            self.line = Vec::new();
+            self.data = Vec::new();
+            self.event.clear();
+            self.has_data = false;
+        }
+        if self.oversized {
+            self.dropped_line = true;
+        } else {
+            self.line.extend_from_slice(part);
+        }
+    }
+
+    /// The current line has ended.
+    fn end_line(&mut self) -> Option<StreamError> {
+        let blank = self.line.is_empty() && !self.dropped_line;
+        self.dropped_line = false;
+        if blank {
+            self.first_line = false;
+            return self.dispatch();
+        }
+        if self.oversized {
+            self.first_line = false;
+            return None;
+        }
+        let mut line = std::mem::take(&mut self.line);
+        self.field(&line);
+        line.clear();
+        self.line = line;
+        None
+    }
+
+    /// One `field: value` line of the current event.
+    fn field(&mut self, line: &[u8]) {
+        let line = if std::mem::take(&mut self.first_line) {
+            line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+        } else {
+            line
+        };
+        if line.first() == Some(&b':') {
+            return;
+        }
+        let (name, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => (&line[..i], line[i + 1..].strip_prefix(b" ").unwrap_or(&line[i + 1..])),
+            None => (line, &b""[..]),
+        };
+        match name {
+            b"data" => {
+                if self.has_data {
+                    self.data.push(b'\n');
+                }
+                self.data.extend_from_slice(value);
+                self.has_data = true;
+            }
+            b"event" => {
+                self.event.clear();
+                self.event.extend_from_slice(value);
+            }
+            _ => {}
+        }
+    }
+
+    /// The current event is complete: read it, then forget it.
+    fn dispatch(&mut self) -> Option<StreamError> {
+        if self.oversized {
+            self.oversized = false;
+            self.events += 1;
+            if !self.done {
+                self.output_events += 1;
+            }
+            return None;
+        }
+        if !self.has_data && self.event.is_empty() {
+            return None;
+        }
+        let found = if self.done { None } else { self.read_event() };
+        if let Some(err) = found {
+            return Some(self.fail(err));
+        }
+        self.events += 1;
+        self.event.clear();
+        self.data.clear();
+        self.has_data = false;
+        None
+    }
+
+    fn read_event(&mut self) -> Option<NormalizedError> {
+        let name = std::str::from_utf8(&self.event).unwrap_or("");
+        let data = &self.data;
+        let text = std::str::from_utf8(data).map(str::trim).ok();
+        if self.specs.iter().any(|s| s.end_events.contains(&name) || text.is_some_and(|t| s.done.contains(&t))) {
+            self.done = true;
+            return None;
+        }
+        if self.specs.iter().any(|s| s.error_events.contains(&name)) {
+            return Some(self.payload_error());
+        }
+        let json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if !json {
+            if !data.iter().all(u8::is_ascii_whitespace) {
+                // Text of no known shape: it may be output, so count it as output.
+                self.output_events += 1;
+            }
+            return None;
+        }
+        let mut found = Found::default();
+        let mask = if self.probes.len() == MAX_PROBES { u64::MAX } else { (1u64 << self.probes.len()) - 1 };
+        let mut de = serde_json::Deserializer::from_slice(data);
+        let walker = Walker { probes: &self.probes, found: &mut found, mask, depth: 0 };
+        let parsed = walker.deserialize(&mut de).is_ok() && de.end().is_ok();
+        if found.error {
+            return Some(self.payload_error());
+        }
+        if let Some(reason) = found.finish_error {
+            let detail = self.stream_detail(STREAM_ERROR).with_figure("finish_reason", reason);
+            return Some(self.crate_error("The upstream ended the generation with an error", detail));
+        }
+        if found.output || !parsed {
+            self.output_events += 1;
+        }
+        None
+    }
+
+    /// The error in the current event's data, read with the style's rules.
+    fn payload_error(&self) -> NormalizedError {
+        let data = &self.data;
+        let mut err = self.normalizer.normalize(self.style, self.status, &self.headers, data);
+        let json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if !json && let Ok(text) = std::str::from_utf8(data) {
+            let message = clean(text, self.normalizer.limits().max_message_bytes);
+            if !message.is_empty() {
+                err.message = message;
+            }
+        }
+        let detail = self.stream_detail(STREAM_ERROR);
+        let max = self.normalizer.limits().max_details.max(1);
+        err.details.truncate(max - 1);
+        err.details.push(detail);
+        err
+    }
+
+    /// The detail that records where in the stream the error happened.
+    fn stream_detail(&self, code: &str) -> Detail {
+        let phase = self.phase();
+        Detail::new(code)
+            .with_figure("phase", phase.as_str())
+            .with_figure("partial_output", phase == StreamPhase::MidStream)
+    }
+
+    /// A `GENERATION_FAILED` error the reader makes itself, with the response's request id.
+    fn crate_error(&self, message: &str, detail: Detail) -> NormalizedError {
+        let table = self.style.map_or(StyleTable::generic(), Style::table);
+        let view = View { table, caps: None, headers: &self.headers };
+        let limits = self.normalizer.limits();
+        let code = ErrorCode::GenerationFailed;
+        let mut err = NormalizedError {
+            code,
+            message: message.to_owned(),
+            details: vec![detail],
+            retry_after: None,
+            request_id: view
+                .text(Field::RequestId)
+                .map(|id| clean(&id, limits.max_field_bytes))
+                .filter(|s| !s.is_empty()),
+            upstream: Upstream { style: self.style, status: Some(self.status.as_u16()), ..Upstream::default() },
+        };
+        self.normalizer.apply_overrides(&mut err);
+        err
+    }
+
+    fn fail(&mut self, error: NormalizedError) -> StreamError {
+        self.failed = true;
+        self.line = Vec::new();
+        self.data = Vec::new();
+        StreamError { error, phase: self.phase(), events: self.events }
+    }
+}
+
+impl Normalizer {
+    /// A [`StreamReader`] that normalizes with this normalizer's limits, clock and overrides.
+    pub fn stream_reader(&self, style: Option<Style>, status: StatusCode, headers: &HeaderMap) -> StreamReader {
+        StreamReader::with(self, style, status, headers)
+    }
+
+    /// Reads a whole stream body as if it had arrived in chunks; the first error in it, or
+    /// `None` when the stream completed.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{ErrorCode, Normalizer, StreamPhase};
+    /// use http::{HeaderMap, StatusCode};
+    ///
+    /// let body = b"event: message_start\ndata: {\"type\": \"message_start\"}\n\n\
+    ///     event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}\n\n";
+    /// let err = Normalizer::new().normalize_stream(None, StatusCode::OK, &HeaderMap::new(), body).unwrap();
+    /// assert_eq!(err.error().code(), ErrorCode::ModelOverloaded);
+    /// assert_eq!(err.phase(), StreamPhase::BeforeFirstToken);
+    /// assert!(err.is_retry_safe());
+    /// ```
+    pub fn normalize_stream(
+        &self,
+        style: Option<Style>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Option<StreamError> {
+        /// The size of the pieces a whole body is fed in, as a network read might deliver it.
+        const CHUNK: usize = 4096;
+        let mut reader = self.stream_reader(style, status, headers);
+        for chunk in body.chunks(CHUNK) {
+            if let Some(err) = reader.push(chunk) {
+                return Some(err);
+            }
+        }
+        reader.finish()
+    }
+}
+
+/// The value found at the end of a probed path.
+enum Leaf<'s> {
+    Null,
+    Empty,
+    Str(&'s str),
+    Other,
+}
+
+/// Walks one event's JSON, descending only along probed paths and skipping the rest.
+struct Walker<'w> {
+    probes: &'w [Probe],
+    found: &'w mut Found,
+    mask: u64,
+    depth: usize,
+}
+
+fn bits(mask: u64, len: usize) -> impl Iterator<Item = usize> {
+    (0..len).filter(move |i| mask & (1 << i) != 0)
+}
+
+impl Walker<'_> {
+    fn mask_where(&self, f: impl Fn(&Probe) -> bool) -> u64 {
+        bits(self.mask, self.probes.len()).filter(|&i| f(&self.probes[i])).fold(0, |m, i| m | 1 << i)
+    }
+
+    /// Records a value for the paths that end here.
+    fn mark(&mut self, leaf: Leaf<'_>) {
+        let depth = self.depth;
+        for i in bits(self.mask_where(|p| p.segs.len() == depth), self.probes.len()) {
+            match (self.probes[i].kind, &leaf) {
+                (_, Leaf::Null) => {}
+                (ProbeKind::Error, _) => self.found.error = true,
+                (ProbeKind::Output, Leaf::Str(_) | Leaf::Other) => self.found.output = true,
+                (ProbeKind::Finish(reasons), Leaf::Str(s)) => {
+                    if let Some(r) = reasons.iter().find(|r| **r == *s) {
+                        self.found.finish_error.get_or_insert(r);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn str(&mut self, v: &str) {
+        self.mark(if v.is_empty() { Leaf::Empty } else { Leaf::Str(v) });
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Walker<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walker<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let depth = self.depth;
+        let deeper = self.mask_where(|p| p.segs.len() > depth && p.segs[depth] != "*");
+        let mut entries = 0usize;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            entries += 1;
+            let sub = bits(deeper, self.probes.len())
+                .filter(|&i| self.probes[i].segs[depth] == key)
+                .fold(0, |m, i| m | 1 << i);
+            if sub == 0 {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                let child = Walker { probes: self.probes, found: &mut *self.found, mask: sub, depth: depth + 1 };
+                map.next_value_seed(child)?;
+            }
+        }
+        self.mark(if entries == 0 { Leaf::Empty } else { Leaf::Other });
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let depth = self.depth;
+        let sub = self.mask_where(|p| p.segs.len() > depth && p.segs[depth] == "*");
+        let mut entries = 0usize;
+        loop {
+            let more = if sub == 0 {
+                seq.next_element::<IgnoredAny>()?.is_some()
+            } else {
+                let child = Walker { probes: self.probes, found: &mut *self.found, mask: sub, depth: depth + 1 };
+                seq.next_element_seed(child)?.is_some()
+            };
+            if !more {
+                break;
+            }
+            entries += 1;
+        }
+        self.mark(if entries == 0 { Leaf::Empty } else { Leaf::Other });
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
+        self.str(v);
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(mut self, _: i64) -> Result<(), E> {
+        self.mark(Leaf::Other);
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(mut self, _: u64) -> Result<(), E> {
+        self.mark(Leaf::Other);
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(mut self, _: f64) -> Result<(), E> {
+        self.mark(Leaf::Other);
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(mut self, _: bool) -> Result<(), E> {
+        self.mark(Leaf::Other);
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
+        self.mark(Leaf::Null);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader() -> StreamReader {
+        StreamReader::new(None, StatusCode::OK, &HeaderMap::new())
+    }
+
+    #[test]
+    fn probes_follow_array_wildcards() {
+        let r = reader();
+        let mut found = Found::default();
+        let data = br#"{"id": "x", "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": null},
+                                   {"delta": {"content": "hi"}, "finish_reason": "error"}]}"#;
+        let mut de = serde_json::Deserializer::from_slice(data);
+        let mask = (1u64 << r.probes.len()) - 1;
+        Walker { probes: &r.probes, found: &mut found, mask, depth: 0 }.deserialize(&mut de).unwrap();
+        assert!(!found.error);
+        assert!(found.output);
+        assert_eq!(found.finish_error, Some("error"));
+    }
+
+    #[test]
+    fn empty_and_null_values_are_not_output() {
+        let mut r = reader();
+        for event in [
+            &b"data: {\"choices\": [{\"delta\": {\"role\": \"assistant\", \"content\": \"\"}}]}\n\n"[..],
+            b"data: {\"choices\": [{\"delta\": {\"content\": null}}]}\n\n",
+            b"data: {\"choices\": [{\"delta\": {\"tool_calls\": []}}]}\n\n",
+            b"event: ping\ndata: {\"type\": \"ping\"}\n\n",
+            b"data: {\"error\": null, \"choices\": []}\n\n",
+        ] {
+            assert!(r.push(event).is_none());
+        }
+        assert_eq!(r.phase(), StreamPhase::BeforeFirstToken);
+        assert_eq!(r.events(), 5);
+    }
+}

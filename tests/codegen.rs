@@ -1,0 +1,269 @@
+//! The build step's validation: the real tables load cleanly, and a copy broken in many ways at
+//! once fails with every problem listed, each with its file and place.
+
+#[allow(dead_code)]
+#[path = "../build/codegen.rs"]
+mod codegen;
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn real_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomy")
+}
+
+/// A fresh copy of `taxonomy/` in the system temp dir, removed when dropped.
+struct Copy {
+    root: PathBuf,
+}
+
+impl Copy {
+    fn new() -> Copy {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let root = std::env::temp_dir().join(format!(
+            "llm-error-taxonomy-codegen-{}-{nanos}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        copy_dir(&real_root(), &root);
+        Copy { root }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    fn read(&self, rel: &str) -> Value {
+        let text = std::fs::read_to_string(self.path(rel)).expect("a table");
+        serde_json::from_str(&text).expect("valid JSON")
+    }
+
+    fn write(&self, rel: &str, v: &Value) {
+        std::fs::write(self.path(rel), serde_json::to_string_pretty(v).expect("json")).expect("writable");
+    }
+
+    /// Edits one table in place.
+    fn edit(&self, rel: &str, f: impl FnOnce(&mut Value)) {
+        let mut v = self.read(rel);
+        f(&mut v);
+        self.write(rel, &v);
+    }
+}
+
+impl Drop for Copy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("temp dir");
+    for entry in std::fs::read_dir(from).expect("readable") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copied");
+        }
+    }
+}
+
+fn rules(v: &mut Value) -> &mut Vec<Value> {
+    v["rules"].as_array_mut().expect("rules")
+}
+
+fn rule_index(v: &Value, name: &str) -> usize {
+    v["rules"].as_array().expect("rules").iter().position(|r| r["name"] == name).expect("a rule of that name")
+}
+
+/// The place of a rule as the report gives it: `rule 7 ("400")`.
+fn place(index: usize, name: &str) -> String {
+    format!("rule {} ({name:?})", index + 1)
+}
+
+#[test]
+fn the_real_taxonomy_loads_without_problems() {
+    let t = codegen::load(&real_root()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(t.codes.len(), 12);
+    assert_eq!(t.styles.len(), 4);
+    assert!(t.styles.iter().all(|s| !s.rules.is_empty() && s.detect.is_some()));
+    assert!(t.generic.detect.is_none());
+    assert!(!t.secrets.is_empty());
+    // Loading is deterministic.
+    assert_eq!(codegen::load(&real_root()).expect("loads"), t);
+    // An untouched copy loads the same.
+    let copy = Copy::new();
+    assert_eq!(codegen::load(&copy.root).expect("a copy loads"), t);
+}
+
+#[test]
+fn a_broken_copy_reports_every_problem_with_its_place() {
+    let copy = Copy::new();
+    // Each expected problem: the file, the place (when the problem has one) and words of the message.
+    let mut expected: Vec<(String, Option<String>, String)> = Vec::new();
+    let mb = "providers/modelbridge.json";
+    let md = "providers/moltbotden.json";
+    let mr = "providers/modelroute.json";
+    let ms = "providers/modelswitch.json";
+    let generic = "generic.json";
+    let file = |rel: &str| format!("taxonomy/{rel}");
+
+    // ModelBridge: an unknown code, a duplicate rule, statuses 399 and 600, no 5xx fallback.
+    copy.edit(mb, |v| {
+        let i = rule_index(v, "timeout");
+        rules(v)[i]["then"]["code"] = json!("TIMED_OUT");
+        expected.push((file(mb), Some(place(i, "timeout")), "unknown code \"TIMED_OUT\"".into()));
+
+        let other_5xx = rule_index(v, "other 5xx");
+        rules(v).remove(other_5xx);
+        expected.push((file(mb), None, "no fallback by HTTP status".into()));
+
+        let first_400 = rule_index(v, "400");
+        rules(v).push(json!({"name": "400 again", "when": {"status": 400}, "then": {"code": "INPUT_VALIDATION_ERROR"}, "source": "000_5d0589eb551f6b7f.txt:16"}));
+        let i = rules(v).len() - 1;
+        expected.push((file(mb), Some(place(i, "400 again")), "duplicate of".into()));
+        expected.push((file(mb), Some(place(i, "400 again")), place(first_400, "400")));
+
+        rules(v).push(json!({"name": "informational", "when": {"status": 399}, "then": {"code": "INTERNAL_ERROR"}, "source": "000_5d0589eb551f6b7f.txt:14"}));
+        let i = rules(v).len() - 1;
+        expected.push((file(mb), Some(place(i, "informational")), "status 399 is outside 400-599".into()));
+
+        rules(v).push(json!({"name": "beyond", "when": {"code": "timeout", "status": 600}, "then": {"code": "INTERNAL_ERROR"}, "source": "000_5d0589eb551f6b7f.txt:14"}));
+        let i = rules(v).len() - 1;
+        expected.push((file(mb), Some(place(i, "beyond")), "status 600 is outside 400-599".into()));
+    });
+
+    // MoltbotDen: a bad field path, a message phrase without a status, a shadowed rule.
+    copy.edit(md, |v| {
+        v["fields"]["provider"] = json!(["error..provider"]);
+        expected.push((file(md), Some("field \"provider\"".to_owned()), "bad field path \"error..provider\"".into()));
+
+        rules(v).push(json!({"name": "quota text", "when": {"message": "quota"}, "then": {"code": "INSUFFICIENT_BALANCE"}, "source": "003_35725501124242e8.txt:10"}));
+        let i = rules(v).len() - 1;
+        expected.push((file(md), Some(place(i, "quota text")), "a message phrase must be paired with a status".into()));
+
+        let other_4xx = rule_index(v, "other 4xx");
+        rules(v).push(json!({"name": "teapot", "when": {"status": 418}, "then": {"code": "INTERNAL_ERROR"}, "source": "003_35725501124242e8.txt:3"}));
+        let i = rules(v).len() - 1;
+        expected.push((file(md), Some(place(i, "teapot")), "unreachable".into()));
+        expected.push((file(md), Some(place(i, "teapot")), place(other_4xx, "other 4xx")));
+
+        // An uppercase phrase, paired with a status.
+        rules(v).push(json!({"name": "shouting", "when": {"status": 402, "message": "NO MONEY"}, "then": {"code": "INSUFFICIENT_BALANCE"}, "source": "003_35725501124242e8.txt:10"}));
+        let i = rules(v).len() - 1;
+        expected.push((file(md), Some(place(i, "shouting")), "must be lowercase".into()));
+    });
+
+    // ModelRoute: FILE_NOT_FOUND only deprecated, so no rule can produce it.
+    copy.edit(mr, |v| {
+        let i = rule_index(v, "FILE_NOT_FOUND");
+        rules(v)[i]["deprecated"] = json!("no longer relied on");
+        expected.push((
+            "taxonomy/codes.json".to_owned(),
+            Some("code \"FILE_NOT_FOUND\"".to_owned()),
+            "no rule can produce".into(),
+        ));
+    });
+
+    // Generic: a duplicate rule name and a match on a field it does not locate.
+    copy.edit(generic, |v| {
+        let i = rule_index(v, "model_not_found");
+        rules(v)[i]["name"] = json!("context_length_exceeded");
+        expected.push((file(generic), Some(place(i, "context_length_exceeded")), "duplicate rule name".into()));
+
+        rules(v).insert(0, json!({"name": "upstream 529", "when": {"upstream_status": 529}, "then": {"code": "MODEL_OVERLOADED"}, "source": "https://docs.anthropic.com/en/api/errors"}));
+        expected.push((file(generic), Some(place(0, "upstream 529")), "locates no upstream_status field".into()));
+    });
+    // Every rule index of generic.json moved by one: fix up the duplicate name's place.
+    for e in expected.iter_mut().filter(|e| e.0 == file(generic) && e.2 == "duplicate rule name") {
+        let v = copy.read(generic);
+        let i = v["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .rposition(|r| r["name"] == "context_length_exceeded")
+            .expect("rule");
+        e.1 = Some(place(i, "context_length_exceeded"));
+    }
+
+    // ModelSwitch: not JSON at all.
+    let text = std::fs::read_to_string(copy.path(ms)).expect("a table");
+    std::fs::write(copy.path(ms), &text[..text.len() / 2]).expect("writable");
+    expected.push((file(ms), None, "invalid table".into()));
+
+    let problems = match codegen::load(&copy.root) {
+        Ok(_) => panic!("a broken taxonomy loaded"),
+        Err(p) => p,
+    };
+    let report = problems.to_string();
+    let lines: Vec<&str> = report.lines().skip(1).map(str::trim).collect();
+    assert!(
+        report.starts_with(&format!("the taxonomy tables have {} problem(s):", problems.0.len())),
+        "a header counts the problems:\n{report}"
+    );
+    assert_eq!(lines.len(), problems.0.len(), "one line per problem:\n{report}");
+    for line in &lines {
+        assert!(line.starts_with("taxonomy/"), "every problem names its file: {line:?}");
+    }
+    let mut missing = Vec::new();
+    for (file, place, words) in &expected {
+        let found = lines.iter().any(|l| {
+            let Some(rest) = l.strip_prefix(&format!("{file}: ")) else { return false };
+            let rest = match place {
+                Some(p) => match rest.strip_prefix(&format!("{p}: ")) {
+                    Some(r) => r,
+                    None => return false,
+                },
+                None => rest,
+            };
+            rest.contains(words)
+        });
+        if !found {
+            missing.push(format!("{file}: {}{words}", place.as_ref().map_or(String::new(), |p| format!("{p}: "))));
+        }
+    }
+    assert!(missing.is_empty(), "not reported:\n  {}\nreport:\n{report}", missing.join("\n  "));
+    // Each file's problems are all there even though one table did not parse.
+    for rel in [mb, md, generic] {
+        assert!(lines.iter().any(|l| l.starts_with(&file(rel))), "{rel}");
+    }
+}
+
+#[test]
+fn a_broken_shared_file_is_reported_with_the_others() {
+    let copy = Copy::new();
+    std::fs::write(copy.path("codes.json"), "{ \"codes\": [ }").expect("writable");
+    std::fs::write(copy.path("providers/modelswitch.json"), "not json").expect("writable");
+    let report = match codegen::load(&copy.root) {
+        Ok(_) => panic!("loaded"),
+        Err(p) => p.to_string(),
+    };
+    assert!(report.contains("taxonomy/codes.json: invalid table"), "{report}");
+    assert!(report.contains("taxonomy/providers/modelswitch.json: invalid table"), "{report}");
+}
+
+#[test]
+fn codes_json_problems_are_reported_per_code() {
+    let copy = Copy::new();
+    copy.edit("codes.json", |v| {
+        let codes = v["codes"].as_array_mut().expect("codes");
+        codes[0]["status"] = json!(302);
+        codes[1]["code"] = json!("Content-Moderation");
+        codes.push(codes[2].clone());
+    });
+    let report = match codegen::load(&copy.root) {
+        Ok(_) => panic!("loaded"),
+        Err(p) => p.to_string(),
+    };
+    for want in [
+        "taxonomy/codes.json: code 1 (\"INPUT_VALIDATION_ERROR\"): status 302 is outside 400-599",
+        "taxonomy/codes.json: code 2 (\"Content-Moderation\"): code must be SCREAMING_SNAKE_CASE",
+        "taxonomy/codes.json: code 13 (\"FILE_NOT_FOUND\"): duplicate code",
+        "taxonomy/codes.json: expected the 12 codes, found 13",
+    ] {
+        assert!(report.contains(want), "missing {want:?} in:\n{report}");
+    }
+}
