@@ -37,6 +37,34 @@ pub struct CodeRow {
     pub source: String,
 }
 
+/// `taxonomy/retry.json`: the defaults of the retry advice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryFile {
+    #[serde(rename = "$schema", default, skip_serializing)]
+    pub schema: Option<String>,
+    /// The wait after the first failed attempt, in milliseconds.
+    pub base_ms: RetryParam,
+    /// How much longer each wait is than the one before.
+    pub factor: RetryParam,
+    /// The longest backoff, in milliseconds.
+    pub cap_ms: RetryParam,
+    /// The most random time added to a wait, in milliseconds.
+    pub jitter_ms: RetryParam,
+    /// The most attempts in all, the first included.
+    pub max_attempts: RetryParam,
+    /// A longer `retry_after` means give up now rather than wait, in milliseconds.
+    pub give_up_after_ms: RetryParam,
+}
+
+/// One retry default and what it is based on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryParam {
+    pub value: f64,
+    pub source: String,
+}
+
 /// `taxonomy/secrets.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -292,6 +320,7 @@ pub struct Taxonomy {
     pub styles: Vec<StyleFile>,
     pub generic: StyleFile,
     pub secrets: Vec<SecretRow>,
+    pub retry: RetryFile,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -375,6 +404,7 @@ pub fn inputs(root: &Path) -> Vec<PathBuf> {
         root.join("codes.json"),
         root.join("generic.json"),
         root.join("secrets.json"),
+        root.join("retry.json"),
         root.join("README.md"),
         root.join("providers"),
     ];
@@ -401,6 +431,7 @@ pub fn load(root: &Path) -> Result<Taxonomy, Problems> {
     let codes: Option<CodesFile> = read_json(root, "codes.json", &mut out);
     let secrets: Option<SecretsFile> = read_json(root, "secrets.json", &mut out);
     let generic: Option<StyleFile> = read_json(root, "generic.json", &mut out);
+    let retry: Option<RetryFile> = read_json(root, "retry.json", &mut out);
     let mut styles = Vec::new();
     let files = provider_files(root);
     if files.is_empty() {
@@ -420,11 +451,12 @@ pub fn load(root: &Path) -> Result<Taxonomy, Problems> {
         }
     }
     styles.sort_by(|a, b| a.style.cmp(&b.style));
-    let (Some(codes), Some(secrets), Some(generic)) = (codes, secrets, generic) else {
+    let (Some(codes), Some(secrets), Some(generic), Some(retry)) = (codes, secrets, generic, retry) else {
         out.problems.sort();
         return Err(Problems(out.problems));
     };
-    let taxonomy = Taxonomy { codes: codes.codes, styles, generic, secrets: secrets.secrets };
+    let retry = RetryFile { schema: None, ..retry };
+    let taxonomy = Taxonomy { codes: codes.codes, styles, generic, secrets: secrets.secrets, retry };
     validate(&taxonomy, &mut out);
     if out.problems.is_empty() { Ok(taxonomy) } else { Err(Problems(out.problems)) }
 }
@@ -455,6 +487,43 @@ fn valid_source(source: &str) -> bool {
     let lines_ok = lines.split('-').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
         && lines.split('-').count() <= 2;
     file.ends_with(".txt") && !file.contains('/') && lines_ok
+}
+
+impl RetryFile {
+    /// The parameters by name, in file order.
+    pub fn params(&self) -> [(&'static str, &RetryParam); 6] {
+        [
+            ("base_ms", &self.base_ms),
+            ("factor", &self.factor),
+            ("cap_ms", &self.cap_ms),
+            ("jitter_ms", &self.jitter_ms),
+            ("max_attempts", &self.max_attempts),
+            ("give_up_after_ms", &self.give_up_after_ms),
+        ]
+    }
+}
+
+fn validate_retry(r: &RetryFile, out: &mut Collector) {
+    let file = "taxonomy/retry.json";
+    for (name, p) in r.params() {
+        let place = Some(format!("{name:?}"));
+        let whole = name != "factor";
+        if !p.value.is_finite() || p.value < 0.0 || (whole && p.value.fract() != 0.0) || p.value > 86_400_000.0 {
+            out.push(file, place.clone(), format!("{} is not a whole number from 0 to 86400000", p.value));
+        }
+        if !valid_source(&p.source) {
+            out.push(file, place, format!("bad source {:?}", p.source));
+        }
+    }
+    if r.base_ms.value <= 0.0 || r.max_attempts.value < 1.0 {
+        out.push(file, None, "base_ms and max_attempts must be at least 1");
+    }
+    if r.factor.value < 1.0 {
+        out.push(file, Some("\"factor\"".to_owned()), "the factor must be at least 1: waits never shrink");
+    }
+    if r.cap_ms.value < r.base_ms.value {
+        out.push(file, Some("\"cap_ms\"".to_owned()), "the cap is below the first wait");
+    }
 }
 
 fn validate(t: &Taxonomy, out: &mut Collector) {
@@ -509,6 +578,7 @@ fn validate(t: &Taxonomy, out: &mut Collector) {
         out.push("taxonomy/generic.json", None, "the generic reading is never detected; remove detect");
     }
     validate_style(&t.generic, "taxonomy/generic.json", &known, &mut produced, out);
+    validate_retry(&t.retry, out);
 
     for c in &t.codes {
         if !produced.contains(c.code.as_str()) {
@@ -1047,6 +1117,36 @@ fn emit_path_trie(o: &mut String, paths: &[String]) {
     o.push_str("];\n\n");
 }
 
+/// The retry defaults as constants for `RetryPolicy::DEFAULT`.
+fn emit_retry(o: &mut String, r: &RetryFile) {
+    o.push_str("/// The defaults of the retry advice (`taxonomy/retry.json`).\npub(crate) mod retry_defaults {\n");
+    o.push_str("    use std::time::Duration;\n\n");
+    let ms = |p: &RetryParam| p.value as u64;
+    let _ = writeln!(
+        o,
+        "    pub const BASE: Duration = Duration::from_millis({}); // {}",
+        ms(&r.base_ms),
+        r.base_ms.source
+    );
+    let _ = writeln!(o, "    pub const FACTOR: f64 = {:?}; // {}", r.factor.value, r.factor.source);
+    let _ =
+        writeln!(o, "    pub const CAP: Duration = Duration::from_millis({}); // {}", ms(&r.cap_ms), r.cap_ms.source);
+    let _ = writeln!(
+        o,
+        "    pub const JITTER: Duration = Duration::from_millis({}); // {}",
+        ms(&r.jitter_ms),
+        r.jitter_ms.source
+    );
+    let _ = writeln!(o, "    pub const MAX_ATTEMPTS: u32 = {}; // {}", ms(&r.max_attempts), r.max_attempts.source);
+    let _ = writeln!(
+        o,
+        "    pub const GIVE_UP_AFTER: Duration = Duration::from_millis({}); // {}",
+        ms(&r.give_up_after_ms),
+        r.give_up_after_ms.source
+    );
+    o.push_str("}\n\n");
+}
+
 /// The generated `Style` enum and every table as statics.
 pub fn emit_tables(t: &Taxonomy) -> String {
     let paths = body_paths(t);
@@ -1099,6 +1199,7 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     emit_table(&mut o, &t.generic, "GENERIC", None, "taxonomy/generic.json", &paths);
     emit_streams(&mut o, t);
 
+    emit_retry(&mut o, &t.retry);
     o.push_str("/// Secret formats redacted from every message (`taxonomy/secrets.json`).\n");
     o.push_str("pub(crate) const SECRETS: &[SecretPattern] = &[\n");
     for s in &t.secrets {

@@ -18,10 +18,6 @@ pub const REFRESH: &str = "cargo run --bin llm-errors -- docs --out docs/errors.
 /// The heading of the section of `taxonomy/README.md` that the page quotes as its policy.
 pub const POLICY_HEADING: &str = "## Classification policy";
 
-/// The lines of the source documents that the retry guidance restates.
-const RETRY_SOURCES: &[&str] =
-    &["000_5d0589eb551f6b7f.txt:92-97", "001_23253c27d121119a.txt:41", "003_35725501124242e8.txt:57"];
-
 /// The generated files, by name in `OUT_DIR`.
 pub fn render_all(t: &Taxonomy, readme: &str) -> Result<Vec<(&'static str, String)>, String> {
     let policy = policy(readme).ok_or_else(|| format!("taxonomy/README.md: no {POLICY_HEADING:?} section"))?;
@@ -324,7 +320,20 @@ fn retry_section(o: &mut String, t: &Taxonomy) {
             .collect();
         if v.is_empty() { "none".to_owned() } else { v.join(", ") }
     };
-    let sources: Vec<String> = RETRY_SOURCES.iter().map(|s| format!("`{s}`")).collect();
+    let r = &t.retry;
+    let secs = |ms: f64| {
+        let s = ms / 1000.0;
+        if s == 1.0 { "1 second".to_owned() } else { format!("{s} seconds") }
+    };
+    let mut waits = Vec::new();
+    let mut wait = r.base_ms.value;
+    while waits.len() < 3 && wait <= r.cap_ms.value {
+        waits.push(secs(wait));
+        wait *= r.factor.value;
+    }
+    let mut sources: Vec<String> = r.params().iter().map(|(_, p)| format!("`{}`", p.source)).collect();
+    sources.sort();
+    sources.dedup();
     let _ = writeln!(
         o,
         "## Retrying\n\n\
@@ -332,14 +341,23 @@ fn retry_section(o: &mut String, t: &Taxonomy) {
          - Retry: {}.\n\
          - Do not retry: {}. The same request fails the same way; follow the code's action instead.\n\n\
          For a retryable code:\n\n\
-         1. When the body has `retry_after`, wait at least that many seconds before the next attempt. It is \
-         set only for retryable codes, from the delay upstream gave in its headers, body or message.\n\
-         2. Otherwise back off exponentially: wait 1 second, then 2, then 4, doubling the wait after each \
-         failure, with a little random jitter so that clients do not retry in step.\n\
-         3. Give up after 3 to 5 attempts and report the error with its `request_id`.\n\n\
-         This is the guidance of the source documents ({}).\n",
+         1. When the body has `retry_after`, wait that many seconds before the next attempt. It is set only \
+         for retryable codes, from the delay upstream gave in its headers, body or message. A `retry_after` \
+         over {} is not worth waiting for: give up and report the error.\n\
+         2. Otherwise back off exponentially: wait {}, multiplying the wait by {} after each failure up to \
+         {}, and add up to {} of random jitter so that clients do not retry in step.\n\
+         3. Give up after {} attempts in all, the first included, and report the error with its `request_id`.\n\
+         4. On a stream that already delivered output, do not retry the same request: the client has seen \
+         part of the answer.\n\n\
+         These are the defaults of the crate's `RetryPolicy`, from `taxonomy/retry.json` ({}).\n",
         list(true),
         list(false),
+        secs(r.give_up_after_ms.value),
+        waits.join(", then "),
+        r.factor.value,
+        secs(r.cap_ms.value),
+        secs(r.jitter_ms.value),
+        r.max_attempts.value,
         sources.join(", ")
     );
 }
@@ -460,9 +478,11 @@ fn machine_section(o: &mut String, t: &Taxonomy) {
          - `llm-errors docs --format json` prints the whole taxonomy as one JSON object: `codes` (each with \
          `code`, `status`, `retryable`, `description`, `action`, `message`, `source`), `styles` (sorted by \
          `style`; each with `style`, `name`, `description`, `seed`, `fields` mapping a field name to where it \
-         is read, `detect` with `priority` and `signatures`, and the ordered `rules`), `generic` (the reading \
-         of bodies of no known style, shaped like a style without `detect`) and `secrets` (`name`, `prefix`, \
-         `min_len`, optional `extra_chars` and `ignore_case`, `source`). A rule is `{{\"name\", \"when\", \
+         is read, `detect` with `priority` and `signatures`, an optional `stream` section, and the ordered \
+         `rules`), `generic` (the reading of bodies of no known style, shaped like a style without `detect`), \
+         `secrets` (`name`, `prefix`, `min_len`, optional `extra_chars` and `ignore_case`, `source`) and \
+         `retry` (the retry defaults `base_ms`, `factor`, `cap_ms`, `jitter_ms`, `max_attempts` and \
+         `give_up_after_ms`, each `{{\"value\", \"source\"}}`). A rule is `{{\"name\", \"when\", \
          \"then\", \"source\"}}` with an optional `deprecated` note; `when` holds any of `status`, `code`, \
          `type`, `upstream_status` and `message`, each one value or a list of them, a status being a number \
          or a class such as `\"4xx\"`; `then` holds `code` and optional `reason` and `field`. The files in \

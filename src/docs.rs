@@ -66,7 +66,8 @@ pub enum Format {
     /// The Markdown page, `docs/errors.md`.
     #[default]
     Markdown,
-    /// The whole taxonomy as JSON: codes, every style's fields and rules, and the secret formats.
+    /// The whole taxonomy as JSON: codes, every style's fields and rules, the secret formats and the
+    /// retry defaults.
     Json,
     /// OpenAPI 3.1 components: the error envelope schema, the `ErrorCode` enum and a response
     /// per HTTP status.

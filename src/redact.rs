@@ -138,8 +138,11 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
     } else {
         Cow::Borrowed(text)
     };
-    let redacted = mask_cut_tail(redact(&stripped));
-    let whole = redacted.trim();
+    let redacted = redact(&stripped);
+    // Masked after trimming: a token that trailing spaces hid is at the end of what is emitted,
+    // and reading the text again would mask it.
+    let masked = mask_cut_tail(Cow::Borrowed(redacted.trim()));
+    let whole: &str = &masked;
     let capped = cap(whole, max).trim_end();
     if capped.len() == whole.len() {
         return capped.to_owned();

@@ -8,6 +8,7 @@
 //! [`NormalizedError`]; the caller sleeps.
 
 use crate::error::NormalizedError;
+use crate::table::retry_defaults as defaults;
 use std::fmt;
 use std::time::Duration;
 
@@ -49,14 +50,14 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The defaults, usable in `const` context.
+    /// The defaults, from `taxonomy/retry.json`, usable in `const` context.
     pub const DEFAULT: RetryPolicy = RetryPolicy {
-        base: Duration::from_secs(1),
-        factor: 2.0,
-        cap: Duration::from_secs(30),
-        jitter: Duration::from_secs(1),
-        max_attempts: 4,
-        give_up_after: Duration::from_secs(60),
+        base: defaults::BASE,
+        factor: defaults::FACTOR,
+        cap: defaults::CAP,
+        jitter: defaults::JITTER,
+        max_attempts: defaults::MAX_ATTEMPTS,
+        give_up_after: defaults::GIVE_UP_AFTER,
     };
 
     /// The default policy.

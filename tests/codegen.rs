@@ -189,6 +189,14 @@ fn a_broken_copy_reports_every_problem_with_its_place() {
         e.1 = Some(place(i, "context_length_exceeded"));
     }
 
+    // Retry defaults: waits that shrink, and a fractional number of attempts.
+    copy.edit("retry.json", |v| {
+        v["factor"]["value"] = json!(0.5);
+        v["max_attempts"]["value"] = json!(2.5);
+    });
+    expected.push((file("retry.json"), Some("\"factor\"".into()), "the factor must be at least 1".into()));
+    expected.push((file("retry.json"), Some("\"max_attempts\"".into()), "is not a whole number".into()));
+
     // ModelSwitch: not JSON at all.
     let text = std::fs::read_to_string(copy.path(ms)).expect("a table");
     std::fs::write(copy.path(ms), &text[..text.len() / 2]).expect("writable");

@@ -121,7 +121,10 @@ fn markdown_has_every_code_style_rule_and_the_policy() {
     for c in ErrorCode::iter() {
         assert_eq!(retry_line.contains(&format!("[`{c}`]")), c.is_retryable(), "{c} in the retry list");
     }
-    assert!(retry.contains("`retry_after`") && retry.contains("1 second, then 2, then 4"));
+    assert!(retry.contains("`retry_after`"));
+    // The backoff, attempts and ceiling come from taxonomy/retry.json.
+    assert!(retry.contains("wait 1 second, then 2 seconds, then 4 seconds"), "{retry}");
+    assert!(retry.contains("after 4 attempts") && retry.contains("over 60 seconds"), "{retry}");
 }
 
 #[test]
@@ -157,7 +160,7 @@ fn json_parses_back_into_the_tables() {
     assert_eq!(parsed, taxonomy());
     let value: Value = serde_json::from_str(text).unwrap();
     let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["codes", "generic", "secrets", "styles"]);
+    assert_eq!(keys, ["codes", "generic", "retry", "secrets", "styles"]);
     let codes: Vec<&str> = value["codes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
     let expected: Vec<&str> = ErrorCode::iter().map(ErrorCode::as_str).collect();
     assert_eq!(codes, expected);
