@@ -3,7 +3,8 @@
 //! The body is walked once with serde: a key that starts no located path is skipped with
 //! [`IgnoredAny`], so no `serde_json::Value` of the body is ever built. Captured strings are
 //! capped on a character boundary, arrays of details are capped in length, and `null` counts
-//! as absent. A key given twice keeps its last value, as JavaScript's `JSON.parse` does.
+//! as absent. A key given twice keeps its last value, as JavaScript's `JSON.parse` does. Keys are
+//! compared as raw bytes, so skipped keys are not checked for UTF-8, as skipped values are not.
 
 use crate::limits::Limits;
 use crate::table::{BODY_PATHS, PATH_TRIE, PathNode};
@@ -110,6 +111,12 @@ impl<'a> Captures<'a> {
     }
 }
 
+/// How much of a string the reader keeps for an output limit: twice the limit, so that the
+/// cut to the limit itself is made, and seen, when the string is cleaned for output.
+fn keep(limit: usize) -> usize {
+    limit.saturating_mul(2)
+}
+
 /// Cuts `s` to at most `max` bytes on a character boundary.
 pub(crate) fn cap(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -147,8 +154,15 @@ impl<'c, 'a> Walker<'c, 'a> {
         }
     }
 
+    /// Forgets an earlier value of this node's field: a key given twice keeps its last value.
+    fn clear(&mut self) {
+        if let Some(i) = self.node.leaf {
+            self.caps.values[i] = None;
+        }
+    }
+
     fn put_str(self, s: Cow<'a, str>) {
-        let max = self.limits.max_message_bytes;
+        let max = keep(self.limits.max_message_bytes);
         self.put(Value::Str(cap_cow(s, max)));
     }
 }
@@ -168,15 +182,17 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
         f.write_str("a JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        // An object where a value is read replaces an earlier value of the same key.
+        self.clear();
         let children = self.node.children;
         if children.is_empty() {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             return Ok(());
         }
         let caps = self.caps;
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            match children.iter().find(|(k, _)| k.len() == key.len() && *k == key) {
+        while let Some(key) = map.next_key_seed(RawKeySeed)? {
+            match children.iter().find(|(k, _)| k.as_bytes() == &*key) {
                 Some(&(_, n)) => {
                     let node = &PATH_TRIE[usize::from(n)];
                     map.next_value_seed(Walker { caps: &mut *caps, node, limits: self.limits })?;
@@ -217,7 +233,7 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        let capped = cap(v, self.limits.max_message_bytes);
+        let capped = cap(v, keep(self.limits.max_message_bytes));
         self.put_str(Cow::Owned(capped.to_owned()));
         Ok(())
     }
@@ -247,8 +263,48 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
         Ok(())
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
+        // `null` is absent, also when it replaces an earlier value of the same key.
+        self.clear();
         Ok(())
+    }
+}
+
+/// A map key as raw bytes, borrowed unless it holds escapes: it is only compared with the
+/// table's keys, so it need not be checked for UTF-8 (a key that is not UTF-8 matches none).
+struct RawKeySeed;
+
+impl<'de> DeserializeSeed<'de> for RawKeySeed {
+    type Value = Cow<'de, [u8]>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_bytes(RawKeyVisitor)
+    }
+}
+
+struct RawKeyVisitor;
+
+impl<'de> Visitor<'de> for RawKeyVisitor {
+    type Value = Cow<'de, [u8]>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_vec()))
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v.as_bytes()))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.as_bytes().to_vec()))
     }
 }
 
@@ -306,11 +362,16 @@ impl<'de> Visitor<'de> for ScalarSeed<'_> {
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Some(Value::Str(Cow::Borrowed(cap(v, self.limits.max_field_bytes)))))
+        Ok(Some(Value::Str(Cow::Borrowed(cap(
+            v,
+            keep(self.limits.max_message_bytes.max(self.limits.max_field_bytes)),
+        )))))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Value::Str(Cow::Owned(cap(v, self.limits.max_field_bytes).to_owned()))))
+        Ok(Some(Value::Str(Cow::Owned(
+            cap(v, keep(self.limits.max_message_bytes.max(self.limits.max_field_bytes))).to_owned(),
+        ))))
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
@@ -378,7 +439,7 @@ impl<'de> Visitor<'de> for DetailSeed<'_> {
                 "code" => d.code = text(value),
                 "message" => d.message = text(value),
                 _ if d.figures.len() < MAX_FIGURES => {
-                    d.figures.push((cap_cow(key, self.limits.max_field_bytes), value))
+                    d.figures.push((cap_cow(key, keep(self.limits.max_field_bytes)), value))
                 }
                 _ => {}
             }

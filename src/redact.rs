@@ -54,7 +54,7 @@ fn prefix_at(bytes: &[u8], i: usize, p: &SecretPattern) -> bool {
 
 /// The end of the token that makes a secret start at `i`, and where its mask goes, trying
 /// only the patterns in `candidates`.
-fn secret_at(bytes: &[u8], i: usize, mut candidates: u64) -> Option<(usize, usize)> {
+fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(usize, usize)> {
     while candidates != 0 {
         let p = &SECRETS[candidates.trailing_zeros() as usize];
         candidates &= candidates - 1;
@@ -64,7 +64,7 @@ fn secret_at(bytes: &[u8], i: usize, mut candidates: u64) -> Option<(usize, usiz
         let start = i + p.prefix.len();
         let end =
             bytes[start..].iter().position(|&b| !is_token_byte(b, p.extra_chars)).map_or(bytes.len(), |n| start + n);
-        if end - start >= p.min_len {
+        if end - start >= p.min_len || (cut && end == bytes.len() && end > start) {
             return Some((start, end));
         }
     }
@@ -73,12 +73,21 @@ fn secret_at(bytes: &[u8], i: usize, mut candidates: u64) -> Option<(usize, usiz
 
 /// Replaces every secret in `text` with its prefix and `****`.
 ///
+/// A secret is a prefix from `taxonomy/secrets.json` at the start of a word (or after a `_` or
+/// `-` inside one) followed by at least its format's number of token characters.
+///
 /// ```
 /// use llm_error_taxonomy::redact;
 /// assert_eq!(redact("bad key sk-abcdefghijklmnop."), "bad key sk-****.");
 /// assert_eq!(redact("no secrets here"), "no secrets here");
 /// ```
 pub fn redact(text: &str) -> Cow<'_, str> {
+    redact_with(text, false)
+}
+
+/// [`redact`]; with `cut` the text was cut short at its end, where a token after a prefix is
+/// masked whatever its length (the cut may have shortened a secret below its format's length).
+fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     let n = bytes.len();
     let mut out: Option<String> = None;
@@ -95,7 +104,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         }
         let candidates = FIRST[bytes[i] as usize];
         if candidates != 0
-            && let Some((start, end)) = secret_at(bytes, i, candidates)
+            && let Some((start, end)) = secret_at(bytes, i, candidates, cut)
         {
             let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
             o.push_str(&text[copied..start]);
@@ -129,8 +138,10 @@ fn is_stripped(c: char) -> bool {
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{FEFF}')
 }
 
-/// Emitted text: control characters become spaces, secrets are redacted, the result is cut
-/// to `max` bytes on a character boundary and trimmed.
+/// Emitted text: control characters become spaces, the text is trimmed and cut to `max` bytes
+/// on a character boundary, then secrets are redacted. When the text was cut, a secret the cut
+/// shortened ends it, and is masked whatever its length. (The body reader keeps strings up to
+/// twice the limits, so that the cut that matters is made, and seen, here.)
 pub(crate) fn clean(text: &str, max: usize) -> String {
     let plain = text.bytes().all(|b| (0x20..0x7f).contains(&b));
     let stripped: Cow<'_, str> = if !plain && text.chars().any(is_stripped) {
@@ -138,47 +149,14 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
     } else {
         Cow::Borrowed(text)
     };
-    let redacted = redact(&stripped);
-    // Masked after trimming: a token that trailing spaces hid is at the end of what is emitted,
-    // and reading the text again would mask it.
-    let masked = mask_cut_tail(Cow::Borrowed(redacted.trim()));
-    let whole: &str = &masked;
-    let capped = cap(whole, max).trim_end();
-    if capped.len() == whole.len() {
-        return capped.to_owned();
+    let trimmed = stripped.trim();
+    let capped = cap(trimmed, max).trim_end();
+    let redacted = redact_with(capped, capped.len() < trimmed.len());
+    if redacted.len() <= max {
+        return redacted.into_owned();
     }
-    // The cut may have split a word after a prefix: mask it now, as reading the text again
-    // would, so that cleaning twice changes nothing.
-    let masked = mask_cut_tail(Cow::Borrowed(capped));
-    cap(&masked, max).trim_end().to_owned()
-}
-
-/// Masks a secret cut short at the end of the text. Upstream text is cut to the limits when
-/// it is read, which can leave a prefix with fewer token characters than its format needs
-/// (`... sk-proj-Tq`): at the very end of a text any token after a prefix is masked.
-fn mask_cut_tail(text: Cow<'_, str>) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
-    let n = bytes.len();
-    let mut cut = None;
-    for p in SECRETS {
-        let run = bytes.iter().rev().take_while(|&&b| is_token_byte(b, p.extra_chars)).count();
-        if run == 0 {
-            continue;
-        }
-        let plen = p.prefix.len();
-        // A prefix whose token (at least one character) runs to the end of the text.
-        let first = (n - run).saturating_sub(plen);
-        let found = (first..n.saturating_sub(plen)).find(|&i| {
-            i + plen >= n - run && prefix_at(bytes, i, p) && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
-        });
-        if let Some(i) = found {
-            cut = Some(cut.map_or(i + plen, |c: usize| c.min(i + plen)));
-        }
-    }
-    match cut {
-        Some(at) => Cow::Owned(format!("{}{MASK}", &text[..at])),
-        None => text,
-    }
+    // A mask longer than the cut token it replaced can push the text past the limit.
+    cap(&redacted, max).trim_end().to_owned()
 }
 
 #[cfg(test)]
@@ -208,12 +186,25 @@ mod tests {
             "the task-runner failed",
             "ms-based latency",
             "sk-short",
+            "sk-short key",
             "Bearer",
             "risk-free ask-me",
             "Invalid bearer token",
         ] {
             assert_eq!(redact(text), text);
         }
+    }
+
+    #[test]
+    fn a_secret_cut_short_by_the_limit_is_still_masked() {
+        let text = "invalid key sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+        for max in 12..text.len() {
+            let out = clean(text, max);
+            assert!(out.len() <= max, "{max}: {out}");
+            assert!(!out.contains("sk-p") && !out.contains("sk-a"), "{max}: {out}");
+            assert_eq!(clean(&out, max), out, "cleaning twice changes nothing");
+        }
+        assert_eq!(clean("Invalid bearer token", 100), "Invalid bearer token");
     }
 
     #[test]
