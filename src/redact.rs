@@ -28,6 +28,57 @@ const TOKEN: [bool; 256] = {
     table
 };
 
+/// Which bytes any secret's token may hold: [`TOKEN`] and every pattern's `extra_chars`.
+const RUN: [bool; 256] = {
+    let mut table = TOKEN;
+    let mut i = 0;
+    while i < SECRETS.len() {
+        let extra = SECRETS[i].extra_chars.as_bytes();
+        let mut j = 0;
+        while j < extra.len() {
+            table[extra[j] as usize] = true;
+            j += 1;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// The shortest run of [`RUN`] bytes any whole secret makes: the part of its prefix after the
+/// prefix's last non-token byte, then its token.
+const MIN_RUN: usize = {
+    let mut min = usize::MAX;
+    let mut i = 0;
+    while i < SECRETS.len() {
+        let prefix = SECRETS[i].prefix.as_bytes();
+        let mut tail = 0;
+        let mut j = 0;
+        while j < prefix.len() {
+            tail = if RUN[prefix[j] as usize] { tail + 1 } else { 0 };
+            j += 1;
+        }
+        let run = tail + SECRETS[i].min_len;
+        if run < min {
+            min = run;
+        }
+        i += 1;
+    }
+    min
+};
+
+/// Whether `bytes` holds a run of at least [`MIN_RUN`] token bytes; without one no whole
+/// secret can be there, and the text is passed over in one quick loop.
+fn has_long_run(bytes: &[u8]) -> bool {
+    let mut run = 0usize;
+    for &b in bytes {
+        run = if RUN[b as usize] { run + 1 } else { 0 };
+        if run >= MIN_RUN {
+            return true;
+        }
+    }
+    false
+}
+
 /// For each byte, the patterns (as bits of an index into `SECRETS`) whose prefix starts with it.
 const FIRST: [u64; 256] = {
     assert!(SECRETS.len() <= 64, "a pattern set is a u64");
@@ -89,6 +140,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 /// masked whatever its length (the cut may have shortened a secret below its format's length).
 fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
     let bytes = text.as_bytes();
+    if !cut && !has_long_run(bytes) {
+        return Cow::Borrowed(text);
+    }
     let n = bytes.len();
     let mut out: Option<String> = None;
     let mut copied = 0;

@@ -128,6 +128,23 @@ fn markdown_has_every_code_style_rule_and_the_policy() {
 }
 
 #[test]
+fn the_readme_code_table_is_the_code_table() {
+    let readme = std::fs::read_to_string(manifest().join("README.md")).expect("README.md");
+    let start = readme.find("## The 12 codes").expect("the README lists the codes");
+    let section = &readme[start..];
+    let section = &section[..section[2..].find("\n## ").map_or(section.len(), |n| n + 2)];
+    let rows: Vec<String> = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.split('|').map(str::trim).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" "))
+        .collect();
+    let expected: Vec<String> = ErrorCode::iter()
+        .map(|c| format!("`{c}` {} {}", c.status_u16(), if c.is_retryable() { "yes" } else { "no" }))
+        .collect();
+    assert_eq!(rows, expected, "README.md's table of the 12 codes differs from taxonomy/codes.json");
+}
+
+#[test]
 fn rustdoc_shows_the_same_text_as_the_page() {
     let t = taxonomy();
     let rust = codegen::emit_codes(&t);
