@@ -1110,9 +1110,20 @@ fn emit_path_trie(o: &mut String, paths: &[String]) {
     let _ = writeln!(o, "pub(crate) static PATH_TRIE: [PathNode; {}] = [", nodes.len());
     for (prefix, children, leaf) in &nodes {
         let kids: Vec<String> = children.iter().map(|(k, n)| format!("({k:?}, {n})")).collect();
+        // Every path at or under this node: a value here replaces all of them.
+        let below: Vec<String> = nodes
+            .iter()
+            .filter(|(p, _, l)| l.is_some() && p.starts_with(prefix))
+            .filter_map(|(_, _, l)| l.map(|i| i.to_string()))
+            .collect();
         let leaf = leaf.map_or("None".to_owned(), |i| format!("Some({i})"));
         let name = if prefix.is_empty() { "(root)".to_owned() } else { prefix.join(".") };
-        let _ = writeln!(o, "    PathNode {{ children: &[{}], leaf: {leaf} }}, // {name}", kids.join(", "));
+        let _ = writeln!(
+            o,
+            "    PathNode {{ children: &[{}], leaf: {leaf}, below: &[{}] }}, // {name}",
+            kids.join(", "),
+            below.join(", ")
+        );
     }
     o.push_str("];\n\n");
 }

@@ -148,15 +148,17 @@ struct Walker<'c, 'a> {
 }
 
 impl<'c, 'a> Walker<'c, 'a> {
-    fn put(self, value: Value<'a>) {
+    fn put(mut self, value: Value<'a>) {
+        self.clear();
         if let Some(i) = self.node.leaf {
             self.caps.values[i] = Some(value);
         }
     }
 
-    /// Forgets an earlier value of this node's field: a key given twice keeps its last value.
+    /// Forgets what an earlier value of this key left at or under this node: a key given twice
+    /// keeps its last value, whole (a second `"error"` object replaces the first).
     fn clear(&mut self) {
-        if let Some(i) = self.node.leaf {
+        for &i in self.node.below {
             self.caps.values[i] = None;
         }
     }
@@ -205,8 +207,9 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         if self.node.leaf.is_none() {
+            self.clear();
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             return Ok(());
         }
@@ -508,6 +511,23 @@ mod tests {
         let caps = Captures::read(body, &Limits::default()).expect("json");
         assert_eq!(caps.get(index("error.code")).and_then(Value::as_str), Some("second"));
         assert!(caps.get(index("error.message")).is_none());
+    }
+
+    #[test]
+    fn a_repeated_object_replaces_the_first_whole() {
+        let limits = Limits::default();
+        for body in [
+            &br#"{"error": {"code": "a", "type": "t"}, "error": {"message": "m"}}"#[..],
+            br#"{"error": {"code": "a", "type": "t"}, "error": "flat", "error": {"message": "m"}}"#,
+            br#"{"error": {"code": "a", "type": "t"}, "error": [1], "error": {"message": "m"}}"#,
+        ] {
+            let caps = Captures::read(body, &limits).expect("json");
+            assert!(caps.get(index("error.code")).is_none(), "{}", String::from_utf8_lossy(body));
+            assert!(caps.get(index("error.type")).is_none());
+            assert_eq!(caps.get(index("error.message")).and_then(Value::as_str), Some("m"));
+        }
+        let caps = Captures::read(br#"{"error": {"code": "a"}, "error": null}"#, &limits).expect("json");
+        assert!(caps.is_empty());
     }
 
     #[test]

@@ -100,6 +100,7 @@ impl Detail {
                 };
                 (short(k), v)
             })
+            .filter(|(k, _)| is_figure_name(k))
             .collect();
         Detail {
             field: self.field.map(short),
@@ -108,6 +109,12 @@ impl Detail {
             figures,
         }
     }
+}
+
+/// Whether a cleaned key can name a figure: not one of a detail's own members, which a figure
+/// of that name would repeat in the JSON (a key such as `"message\u0000"` cleans to `message`).
+pub(crate) fn is_figure_name(key: &str) -> bool {
+    !matches!(key, "field" | "code" | "message")
 }
 
 /// What upstream said, as received (cleaned of secrets and control characters).

@@ -190,6 +190,7 @@ fn raw_detail(d: &RawDetail<'_>, limits: &Limits) -> Detail {
             .figures
             .iter()
             .filter_map(|(k, v)| Some((clean(k, limits.max_field_bytes), figure(v)?)))
+            .filter(|(k, _)| crate::error::is_figure_name(k))
             .map(|(k, v)| match v {
                 serde_json::Value::String(s) => (k, serde_json::Value::String(clean(&s, limits.max_field_bytes))),
                 v => (k, v),

@@ -176,6 +176,8 @@ impl std::fmt::Display for StatusPattern {
 pub(crate) struct PathNode {
     pub children: &'static [(&'static str, u16)],
     pub leaf: Option<usize>,
+    /// Every path at or under this node.
+    pub below: &'static [usize],
 }
 
 /// A secret format (`taxonomy/secrets.json`).
