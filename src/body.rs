@@ -275,7 +275,7 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
 
 /// A map key as raw bytes, borrowed unless it holds escapes: it is only compared with the
 /// table's keys, so it need not be checked for UTF-8 (a key that is not UTF-8 matches none).
-struct RawKeySeed;
+pub(crate) struct RawKeySeed;
 
 impl<'de> DeserializeSeed<'de> for RawKeySeed {
     type Value = Cow<'de, [u8]>;

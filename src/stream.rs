@@ -700,10 +700,10 @@ impl<'de> Visitor<'de> for Walker<'_> {
         let depth = self.depth;
         let deeper = self.mask_where(|p| p.segs.len() > depth && p.segs[depth] != "*");
         let mut entries = 0usize;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = map.next_key_seed(crate::body::RawKeySeed)? {
             entries += 1;
             let sub = bits(deeper, self.probes.len())
-                .filter(|&i| self.probes[i].segs[depth] == key)
+                .filter(|&i| self.probes[i].segs[depth].as_bytes() == &*key)
                 .fold(0, |m, i| m | 1 << i);
             if sub == 0 {
                 map.next_value::<IgnoredAny>()?;
