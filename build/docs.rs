@@ -63,7 +63,7 @@ fn all_styles(t: &Taxonomy) -> impl Iterator<Item = &StyleFile> {
 
 /// Whether a rule decides by HTTP status alone.
 fn by_status(r: &RuleRow) -> bool {
-    r.when.code.is_empty() && r.when.type_.is_empty() && r.when.upstream_status.is_empty() && r.when.message.is_empty()
+    r.when.is_status_only()
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -367,7 +367,7 @@ fn code_section(o: &mut String, t: &Taxonomy, c: &CodeRow) {
     let mut by: BTreeMap<StatusPattern, Vec<&str>> = BTreeMap::new();
     for s in all_styles(t) {
         for r in s.rules.iter().filter(|r| r.then.code == c.code && r.deprecated.is_none() && by_status(r)) {
-            for p in &r.when.status {
+            for p in r.when.status() {
                 by.entry(*p).or_default().push(&s.name);
             }
         }
@@ -416,10 +416,10 @@ fn style_section(o: &mut String, s: &StyleFile, policy: &str) {
             .collect();
         let _ = writeln!(o, "Detected (priority {}) when {}.\n", d.priority, sigs.join("; or "));
     }
-    let fields: Vec<String> = FIELDS
+    let fields: Vec<String> = s
+        .fields
         .iter()
-        .filter_map(|(name, _)| {
-            let locs = s.fields.get(*name)?;
+        .map(|(name, locs)| {
             let locs: Vec<String> = locs
                 .iter()
                 .map(|l| match l.strip_prefix("header:") {
@@ -427,7 +427,7 @@ fn style_section(o: &mut String, s: &StyleFile, policy: &str) {
                     None => format!("`{l}`"),
                 })
                 .collect();
-            Some(format!("{name} from {}", locs.join(", ")))
+            format!("{name} from {}", locs.join(", "))
         })
         .collect();
     let _ = writeln!(o, "Reads {}.\n", fields.join("; "));

@@ -7,12 +7,22 @@
 //! compared as raw bytes, so skipped keys are not checked for UTF-8, as skipped values are not.
 
 use crate::limits::Limits;
-use crate::table::{BODY_PATHS, PATH_TRIE, PathNode};
+use crate::table::{ANCHORS, BODY_PATHS, PATH_TRIE, PathNode, Seg};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
 
 const PATHS: usize = BODY_PATHS.len();
+const ANCHOR_COUNT: usize = ANCHORS.len();
+
+/// How much of a string the rules look at, whatever the output limits: limits bound what is
+/// emitted, never what a response is classified as.
+pub(crate) const CLASSIFY_BYTES: usize = 8 * 1024;
+
+/// The most `|json` decodings one path may go through.
+const MAX_JSON_DEPTH: usize = 4;
 
 /// A captured JSON value.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +88,11 @@ const MAX_FIGURES: usize = 8;
 #[derive(Debug)]
 pub(crate) struct Captures<'a> {
     values: [Option<Value<'a>>; PATHS],
+    /// The raw JSON at each anchor, and its parse, made the first time a path reads it.
+    anchors: [Option<&'a RawValue>; ANCHOR_COUNT],
+    parsed: [OnceCell<Option<serde_json::Value>>; ANCHOR_COUNT],
+    /// How long a captured string may be.
+    keep: usize,
 }
 
 impl<'a> Captures<'a> {
@@ -88,16 +103,43 @@ impl<'a> Captures<'a> {
         }
         let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
         let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
-        if *first != b'{' {
-            // Only an object can hold an error envelope; skip parsing anything else.
+        let root = &PATH_TRIE[0];
+        if *first != b'{' && !(*first == b'[' && root.anchor.is_some()) {
+            // Only an object (or, for the paths that read one, an array) holds an error.
             return None;
         }
-        let mut caps = Captures { values: [const { None }; PATHS] };
+        let mut caps = Captures {
+            values: [const { None }; PATHS],
+            anchors: [None; ANCHOR_COUNT],
+            parsed: [const { OnceCell::new() }; ANCHOR_COUNT],
+            keep: keep(limits.max_message_bytes).max(CLASSIFY_BYTES),
+        };
+        if let Some(a) = root.anchor {
+            let raw: &RawValue = serde_json::from_slice(body).ok()?;
+            caps.anchors[a] = Some(raw);
+            if *first == b'[' {
+                return Some(caps);
+            }
+        }
         let mut de = serde_json::Deserializer::from_slice(body);
-        let walker = Walker { caps: &mut caps, node: &PATH_TRIE[0], limits };
+        let walker = Walker { caps: &mut caps, node: root, limits };
         walker.deserialize(&mut de).ok()?;
         de.end().ok()?;
         Some(caps)
+    }
+
+    /// The scalar at `rest` within the value captured at `anchor`: the first that `*` and
+    /// filters find, decoding `|json` strings on the way.
+    pub(crate) fn deep(&self, anchor: usize, rest: &[Seg]) -> Option<Value<'static>> {
+        let raw = (*self.anchors.get(anchor)?)?;
+        let value = self.parsed.get(anchor)?.get_or_init(|| serde_json::from_str(raw.get()).ok()).as_ref()?;
+        deep_in(value, rest, 0, self.keep)
+    }
+
+    /// The value captured at `anchor`, parsed.
+    pub(crate) fn anchor_value(&self, anchor: usize) -> Option<&serde_json::Value> {
+        let raw = (*self.anchors.get(anchor)?)?;
+        self.parsed.get(anchor)?.get_or_init(|| serde_json::from_str(raw.get()).ok()).as_ref()
     }
 
     /// The value at body path `index`.
@@ -107,7 +149,34 @@ impl<'a> Captures<'a> {
 
     /// Whether any path was found.
     pub(crate) fn is_empty(&self) -> bool {
-        self.values.iter().all(Option::is_none)
+        self.values.iter().all(Option::is_none) && self.anchors.iter().all(Option::is_none)
+    }
+}
+
+/// Follows `rest` from `v`; see [`Captures::deep`].
+fn deep_in(v: &serde_json::Value, rest: &[Seg], json_depth: usize, keep: usize) -> Option<Value<'static>> {
+    use serde_json::Value as J;
+    let Some((seg, tail)) = rest.split_first() else {
+        return match v {
+            J::String(s) => Some(Value::Str(Cow::Owned(cap(s, keep).to_owned()))),
+            J::Number(n) => n.as_i64().map(Value::Int).or_else(|| n.as_f64().map(Value::Float)),
+            J::Bool(b) => Some(Value::Bool(*b)),
+            J::Null | J::Array(_) | J::Object(_) => None,
+        };
+    };
+    match (seg, v) {
+        (Seg::Key(k), J::Object(m)) => deep_in(m.get(*k)?, tail, json_depth, keep),
+        (Seg::Any, J::Array(a)) => a.iter().find_map(|e| deep_in(e, tail, json_depth, keep)),
+        (Seg::Any, J::Object(m)) => m.values().find_map(|e| deep_in(e, tail, json_depth, keep)),
+        (Seg::Where(k, want), J::Array(a)) => a
+            .iter()
+            .filter(|e| e.get(*k).and_then(J::as_str) == Some(*want))
+            .find_map(|e| deep_in(e, tail, json_depth, keep)),
+        (Seg::Json, J::String(s)) if json_depth < MAX_JSON_DEPTH => {
+            let inner: J = serde_json::from_str(s).ok()?;
+            deep_in(&inner, tail, json_depth + 1, keep)
+        }
+        _ => None,
     }
 }
 
@@ -164,7 +233,7 @@ impl<'c, 'a> Walker<'c, 'a> {
     }
 
     fn put_str(self, s: Cow<'a, str>) {
-        let max = keep(self.limits.max_message_bytes);
+        let max = self.caps.keep;
         self.put(Value::Str(cap_cow(s, max)));
     }
 }
@@ -197,7 +266,22 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
             match children.iter().find(|(k, _)| k.as_bytes() == &*key) {
                 Some(&(_, n)) => {
                     let node = &PATH_TRIE[usize::from(n)];
-                    map.next_value_seed(Walker { caps: &mut *caps, node, limits: self.limits })?;
+                    match node.anchor {
+                        None => map.next_value_seed(Walker { caps: &mut *caps, node, limits: self.limits })?,
+                        Some(a) => {
+                            // Keep the raw JSON for the deeper paths, then read it for the plain ones.
+                            let raw: &'de RawValue = map.next_value()?;
+                            for &i in node.below_anchors {
+                                caps.anchors[i] = None;
+                                caps.parsed[i] = OnceCell::new();
+                            }
+                            caps.anchors[a] = Some(raw);
+                            let mut de = serde_json::Deserializer::from_str(raw.get());
+                            Walker { caps: &mut *caps, node, limits: self.limits }
+                                .deserialize(&mut de)
+                                .map_err(de::Error::custom)?;
+                        }
+                    }
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -236,7 +320,7 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        let capped = cap(v, keep(self.limits.max_message_bytes));
+        let capped = cap(v, self.caps.keep);
         self.put_str(Cow::Owned(capped.to_owned()));
         Ok(())
     }
@@ -533,7 +617,7 @@ mod tests {
     #[test]
     fn rejects_what_is_not_one_json_object() {
         let limits = Limits::default();
-        for body in [&b""[..], b"<html>", b"[1]", b"{\"error\": ", b"{} {}", b"{\"a\":1}x"] {
+        for body in [&b""[..], b"<html>", b"{\"error\": ", b"{} {}", b"{\"a\":1}x"] {
             assert!(Captures::read(body, &limits).is_none(), "{:?}", String::from_utf8_lossy(body));
         }
         assert!(Captures::read(b"\xEF\xBB\xBF{}", &limits).is_some());

@@ -1,14 +1,16 @@
 //! Turning an upstream response into a [`NormalizedError`].
 
-use crate::body::{Captures, RawDetail, Value};
+use crate::body::{CLASSIFY_BYTES, Captures, RawDetail, Value, cap};
 use crate::code::{ErrorCode, Field};
 use crate::error::{Detail, NormalizedError, Upstream};
 use crate::limits::Limits;
 use crate::redact::clean;
 use crate::retry_after::{self, Clock};
-use crate::table::{Condition, Location, Rule, Style, StyleTable};
+use crate::table::{Condition, Location, Op, Rule, Style, StyleTable, Subject, Test, Transform};
 use http::{HeaderMap, StatusCode};
 use std::borrow::Cow;
+use std::cell::OnceCell;
+use strum::EnumCount;
 
 /// Normalizes with the default [`Normalizer`]: default limits, the system clock.
 ///
@@ -83,54 +85,84 @@ fn flag(v: &Value<'_>) -> Option<bool> {
     }
 }
 
-/// The facts rules test, read through one table.
-#[derive(Debug, Default)]
-pub(crate) struct Facts<'x> {
-    pub status: u16,
-    pub code: Option<&'x str>,
-    pub type_: Option<&'x str>,
-    pub upstream_status: Option<u16>,
-    pub message: Option<&'x str>,
-}
-
-/// A response read through one table: body captures and headers.
+/// A response read through one table: body captures, headers and, inside a stream, the
+/// event's name.
+#[derive(Clone, Copy)]
 pub(crate) struct View<'x, 'a> {
     pub table: &'static StyleTable,
     pub caps: Option<&'x Captures<'a>>,
     pub headers: &'x HeaderMap,
+    pub event: Option<&'x str>,
+    pub clock: Clock,
+}
+
+/// A captured value seen through a view: borrowed from the body where it can be.
+fn reborrow<'x>(v: &'x Value<'_>) -> Option<Value<'x>> {
+    Some(match v {
+        Value::Str(s) => Value::Str(Cow::Borrowed(s)),
+        Value::Int(i) => Value::Int(*i),
+        Value::Float(f) => Value::Float(*f),
+        Value::Bool(b) => Value::Bool(*b),
+        Value::Details(_) => return None,
+    })
 }
 
 impl<'x, 'a> View<'x, 'a> {
-    /// The first located value of `field`.
-    pub(crate) fn value(&self, field: Field) -> Option<Cow<'x, Value<'a>>> {
-        self.table.locations(field).iter().find_map(|loc| match *loc {
-            Location::Body(i) => self.caps?.get(i).map(Cow::Borrowed),
-            Location::Header(_) if self.headers.is_empty() => None,
-            Location::Header(h) => {
-                let v = self.headers.get(h)?.to_str().ok()?;
-                Some(Cow::Owned(Value::Str(Cow::Owned(v.to_owned()))))
+    /// A view of no body, through `table`.
+    pub(crate) fn bare(table: &'static StyleTable, headers: &'x HeaderMap, clock: Clock) -> Self {
+        View { table, caps: None, headers, event: None, clock }
+    }
+
+    /// The value at one location, transformed.
+    fn at(&self, loc: Location) -> Option<Value<'x>> {
+        let v = match loc {
+            Location::Body { path, .. } => reborrow(self.caps?.get(path)?)?,
+            Location::Deep { anchor, rest, .. } => self.caps?.deep(anchor, rest)?,
+            Location::Header { .. } if self.headers.is_empty() => return None,
+            Location::Header { name, .. } => {
+                let v = self.headers.get(name)?.to_str().ok()?.trim();
+                if v.is_empty() {
+                    return None;
+                }
+                Value::Str(Cow::Owned(v.to_owned()))
             }
-        })
+            Location::Event { .. } => Value::Str(Cow::Owned(self.event?.to_owned())),
+        };
+        loc.transforms().iter().try_fold(v, |v, t| transform(v, *t, self))
     }
 
-    /// The first located string of `field` (body strings borrow; header strings are copied).
+    /// The first located value of `field`.
+    pub(crate) fn value(&self, field: Field) -> Option<Value<'x>> {
+        self.table.locations(field).iter().find_map(|loc| self.at(*loc))
+    }
+
+    /// The first located string of `field`.
     pub(crate) fn text(&self, field: Field) -> Option<Cow<'x, str>> {
-        self.table.locations(field).iter().find_map(|loc| match *loc {
-            Location::Body(i) => self.caps?.get(i)?.as_str().map(Cow::Borrowed),
-            Location::Header(_) if self.headers.is_empty() => None,
-            Location::Header(h) => self.headers.get(h)?.to_str().ok().map(|s| Cow::Owned(s.to_owned())),
+        self.table.locations(field).iter().find_map(|loc| match self.at(*loc)? {
+            Value::Str(s) => Some(s),
+            _ => None,
         })
     }
 
-    /// Whether the body holds this table's envelope: a message, code or type was found in the
-    /// body as text (a code may also be a number).
+    /// The details array of the `details` field, as the body gives it.
+    pub(crate) fn details(&self) -> Option<&'x [RawDetail<'a>]> {
+        self.table.locations(Field::Details).iter().find_map(|loc| match loc {
+            Location::Body { path, .. } => match self.caps?.get(*path)? {
+                Value::Details(list) => Some(list.as_slice()),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// Whether the response holds this table's envelope: a message, code or type found in the
+    /// body as text (a code may also be a number), or a code or type in a header.
     pub(crate) fn has_envelope(&self) -> bool {
-        let Some(caps) = self.caps else { return false };
         [Field::Message, Field::Code, Field::Type].iter().any(|&f| {
-            self.table.locations(f).iter().any(|l| match (l, f) {
-                (Location::Body(i), Field::Code) => matches!(caps.get(*i), Some(Value::Str(_) | Value::Int(_))),
-                (Location::Body(i), _) => matches!(caps.get(*i), Some(Value::Str(_))),
-                (Location::Header(_), _) => false,
+            self.table.locations(f).iter().any(|l| match self.at(*l) {
+                Some(Value::Str(_)) => true,
+                Some(Value::Int(_)) => f != Field::Message,
+                _ => false,
             })
         })
     }
@@ -144,29 +176,140 @@ impl<'x, 'a> View<'x, 'a> {
         }
         self.value(Field::Status).and_then(|v| v.as_status()).filter(|s| (400..=599).contains(s)).unwrap_or(500)
     }
-}
 
-/// Whether `message` contains `phrase` (lowercase ASCII), ignoring ASCII case.
-fn contains_phrase(message: &str, phrase: &str) -> bool {
-    let (m, p) = (message.as_bytes(), phrase.as_bytes());
-    !p.is_empty() && m.len() >= p.len() && m.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p))
-}
-
-impl Condition {
-    pub(crate) fn holds(&self, f: &Facts<'_>) -> bool {
-        (self.status.is_empty() || self.status.iter().any(|p| p.matches(f.status)))
-            && (self.code.is_empty() || f.code.is_some_and(|c| self.code.contains(&c)))
-            && (self.type_.is_empty() || f.type_.is_some_and(|t| self.type_.contains(&t)))
-            && (self.upstream_status.is_empty()
-                || f.upstream_status.is_some_and(|u| self.upstream_status.iter().any(|p| p.matches(u))))
-            && (self.message.is_empty()
-                || f.message.is_some_and(|m| self.message.iter().any(|p| contains_phrase(m, p))))
+    /// Seconds since the Unix epoch: the response's `Date`, else the clock.
+    fn now(&self) -> f64 {
+        retry_after::now(self.headers, self.clock)
     }
 }
 
-/// The first rule of `table` that holds.
-pub(crate) fn first_match(table: &'static StyleTable, facts: &Facts<'_>) -> Option<&'static Rule> {
-    table.rules.iter().find(|r| r.when.holds(facts))
+/// Applies a table's transform; `None` when the value does not fit it.
+fn transform<'x>(v: Value<'x>, t: Transform, view: &View<'_, '_>) -> Option<Value<'x>> {
+    let text = |v: &Value<'x>| -> Option<Cow<'x, str>> {
+        match v {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(Cow::Owned(i.to_string())),
+            _ => None,
+        }
+    };
+    let secs = |n: f64| (n.is_finite() && n >= 0.0).then_some(Value::Float(n));
+    match t {
+        Transform::Before(sep) => {
+            let s = text(&v)?;
+            Some(Value::Str(match s {
+                Cow::Borrowed(b) => Cow::Borrowed(b.split(sep).next().unwrap_or(b)),
+                Cow::Owned(o) => Cow::Owned(o.split(sep).next().unwrap_or(&o).to_owned()),
+            }))
+        }
+        Transform::After(sep) => {
+            let s = text(&v)?;
+            Some(Value::Str(match s {
+                Cow::Borrowed(b) => Cow::Borrowed(b.rsplit(sep).next().unwrap_or(b)),
+                Cow::Owned(o) => Cow::Owned(o.rsplit(sep).next().unwrap_or(&o).to_owned()),
+            }))
+        }
+        Transform::Lower => Some(Value::Str(Cow::Owned(text(&v)?.to_ascii_lowercase()))),
+        Transform::Number => match v {
+            Value::Int(_) | Value::Float(_) => Some(v),
+            Value::Str(s) => {
+                let n: f64 = s.trim().parse().ok()?;
+                n.is_finite().then_some(if n.fract() == 0.0 && n.abs() < 1e15 { Value::Int(n as i64) } else { Value::Float(n) })
+            }
+            _ => None,
+        },
+        Transform::Millis => secs(v.as_f64()? / 1000.0),
+        Transform::Duration => match &v {
+            Value::Str(s) => secs(retry_after::parse_duration(s.trim())?),
+            _ => secs(v.as_f64()?),
+        },
+        Transform::Delay => match &v {
+            Value::Str(s) if s.trim().parse::<f64>().is_err() => {
+                let at = retry_after::parse_http_date(s)?;
+                secs((at as f64 - view.now()).max(0.0))
+            }
+            _ => secs(v.as_f64()?),
+        },
+        Transform::Reset => match &v {
+            Value::Str(s) if s.trim().parse::<f64>().is_err() => secs(retry_after::parse_duration(s.trim())?),
+            _ => secs(retry_after::reset(v.as_f64()?, view.now())?),
+        },
+        Transform::Rfc3339 => {
+            let at = retry_after::parse_rfc3339(&text(&v)?)?;
+            secs((at - view.now()).max(0.0))
+        }
+    }
+}
+
+/// The facts the rules test, read through one view, each field at most once.
+pub(crate) struct Facts<'v, 'x, 'a> {
+    view: &'v View<'x, 'a>,
+    status: u16,
+    cache: [OnceCell<Option<Value<'x>>>; Field::COUNT],
+}
+
+impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
+    pub(crate) fn new(view: &'v View<'x, 'a>, status: StatusCode) -> Self {
+        Facts { view, status: view.effective_status(status), cache: [const { OnceCell::new() }; Field::COUNT] }
+    }
+
+    /// The value of `field`, read once.
+    pub(crate) fn get(&self, field: Field) -> Option<&Value<'x>> {
+        self.cache[field as usize].get_or_init(|| self.view.value(field)).as_ref()
+    }
+
+    fn holds(&self, test: &Test) -> bool {
+        let field = match test.subject {
+            Subject::Status => return matches!(test.op, Op::Status(p) if p.iter().any(|p| p.matches(self.status))),
+            Subject::Field(f) => f,
+        };
+        let value = self.get(field);
+        if let Op::Present(want) = test.op {
+            return value.is_some() == want;
+        }
+        let Some(value) = value else { return false };
+        if let Op::Status(p) = test.op {
+            return value.as_status().is_some_and(|s| p.iter().any(|p| p.matches(s)));
+        }
+        let text: Cow<'_, str> = match value {
+            Value::Str(s) => Cow::Borrowed(cap(s, CLASSIFY_BYTES)),
+            Value::Int(i) => Cow::Owned(i.to_string()),
+            Value::Float(f) => Cow::Owned(f.to_string()),
+            Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            Value::Details(_) => return false,
+        };
+        match test.op {
+            Op::Equals(v) => v.contains(&&*text),
+            Op::StartsWith(v) => v.iter().any(|p| text.starts_with(p)),
+            Op::Contains(v) => v.iter().any(|p| contains_phrase(&text, p)),
+            Op::Status(_) | Op::Present(_) => false,
+        }
+    }
+
+    /// Whether every test of `c` holds.
+    pub(crate) fn satisfy(&self, c: &Condition) -> bool {
+        c.tests.iter().all(|t| self.holds(t))
+    }
+}
+
+/// Whether `text` contains `phrase` (lowercase ASCII) on word boundaries, ignoring ASCII case:
+/// where the phrase begins or ends with a letter or digit, the text must not go on with one.
+pub(crate) fn contains_phrase(text: &str, phrase: &str) -> bool {
+    let (m, p) = (text.as_bytes(), phrase.as_bytes());
+    let (Some(&first), Some(&last)) = (p.first(), p.last()) else { return false };
+    if m.len() < p.len() {
+        return false;
+    }
+    let word = |b: u8| b.is_ascii_alphanumeric();
+    (0..=m.len() - p.len()).any(|i| {
+        m[i..i + p.len()].eq_ignore_ascii_case(p)
+            && (!word(first) || i == 0 || !word(m[i - 1]))
+            && (!word(last) || i + p.len() == m.len() || !word(m[i + p.len()]))
+    })
+}
+
+/// The first rule of the view's table that holds.
+pub(crate) fn first_match(facts: &Facts<'_, '_, '_>) -> Option<&'static Rule> {
+    facts.view.table.rules.iter().find(|r| facts.satisfy(&r.when))
 }
 
 fn figure(v: &Value<'_>) -> Option<serde_json::Value> {
@@ -196,6 +339,63 @@ fn raw_detail(d: &RawDetail<'_>, limits: &Limits) -> Detail {
                 v => (k, v),
             })
             .collect(),
+    }
+}
+
+/// The most figures kept per declared details entry.
+const MAX_DETAIL_FIGURES: usize = 8;
+
+/// The details a table declares (`DetailsSpec`), read from the captured JSON.
+fn declared_details(view: &View<'_, '_>, limits: &Limits, out: &mut Vec<Detail>) {
+    use serde_json::Value as J;
+    let Some(caps) = view.caps else { return };
+    for spec in view.table.details {
+        if out.len() >= limits.max_details {
+            return;
+        }
+        let value = match spec.at {
+            Location::Deep { anchor, rest: [], .. } => caps.anchor_value(anchor),
+            _ => None,
+        };
+        let entries: Vec<(Option<&str>, &serde_json::Map<String, J>)> = match (value, spec.keyed) {
+            (Some(J::Array(a)), false) => a.iter().filter_map(|e| Some((None, e.as_object()?))).collect(),
+            (Some(J::Object(m)), true) => m.iter().filter_map(|(k, e)| Some((Some(k.as_str()), e.as_object()?))).collect(),
+            _ => continue,
+        };
+        for (key, entry) in entries {
+            if out.len() >= limits.max_details {
+                return;
+            }
+            if spec.only_if.is_some_and(|m| entry.get(m) != Some(&J::Bool(true))) {
+                continue;
+            }
+            let member = |m: Option<&str>| m.and_then(|m| entry.get(m)?.as_str());
+            let short = |s: Option<&str>| s.map(|s| clean(cap(s, CLASSIFY_BYTES), limits.max_field_bytes)).filter(|s| !s.is_empty());
+            let mut d = Detail {
+                field: short(member(spec.field)),
+                code: short(key.or(member(spec.code))),
+                message: member(spec.message)
+                    .map(|m| clean(cap(m, CLASSIFY_BYTES), limits.max_message_bytes))
+                    .filter(|s| !s.is_empty()),
+                ..Detail::default()
+            };
+            let named = [spec.field, spec.code, spec.message, spec.only_if];
+            for (k, v) in entry.iter().filter(|(k, _)| !named.contains(&Some(k.as_str()))) {
+                if d.figures.len() >= MAX_DETAIL_FIGURES {
+                    break;
+                }
+                let k = clean(cap(k, CLASSIFY_BYTES), limits.max_field_bytes);
+                let v = match v {
+                    J::String(s) => J::String(clean(cap(s, CLASSIFY_BYTES), limits.max_field_bytes)),
+                    J::Number(_) | J::Bool(_) => v.clone(),
+                    _ => continue,
+                };
+                if crate::error::is_figure_name(&k) && !k.is_empty() {
+                    d.figures.insert(k, v);
+                }
+            }
+            out.push(d);
+        }
     }
 }
 
@@ -316,31 +516,73 @@ impl Normalizer {
         headers: &HeaderMap,
         body: &[u8],
     ) -> NormalizedError {
+        self.normalize_event(style, status, headers, body, None)
+    }
+
+    /// Normalizes a body read inside a stream, whose event has this name.
+    pub(crate) fn normalize_event(
+        &self,
+        style: Option<Style>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+        event: Option<&str>,
+    ) -> NormalizedError {
         let caps = Captures::read(body, &self.limits);
-        let style = style.or_else(|| caps.as_ref().and_then(|c| crate::detect::detect_in(c, status, headers)));
+        let style = style.or_else(|| crate::detect::detect_in(caps.as_ref(), status, headers));
         let table = style.map_or(StyleTable::generic(), Style::table);
-        let view = View { table, caps: caps.as_ref(), headers };
-        // A body without this table's envelope is read by status alone, with the generic
+        let view = View { table, caps: caps.as_ref(), headers, event, clock: self.clock };
+        // A response without this table's envelope is read by status alone, with the generic
         // table's status rules (the policy for "no usable body").
         let usable = view.has_envelope();
-        let rules_view = if usable { view } else { View { table: StyleTable::generic(), caps: None, headers } };
+        let rules_view = if usable { view } else { View::bare(StyleTable::generic(), headers, self.clock) };
         self.build(style, status, &rules_view, usable)
+    }
+
+    /// Inspects a response whose status is a success (2xx): the failure it reports, or `None`
+    /// for a real success.
+    ///
+    /// Some providers answer a failure with `200 OK`: a Gemini prompt blocked by its safety
+    /// filters (`promptFeedback.blockReason`), a candidate stopped for `SAFETY`, a Bedrock
+    /// `Output.__type` exception, an error envelope in a 200 body. The failure is any response
+    /// whose body holds the style's error envelope or matches one of its rules that tests more
+    /// than the status. A status that is not a success is always a failure.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{ErrorCode, Normalizer, Style};
+    /// use http::{HeaderMap, StatusCode};
+    ///
+    /// let blocked = br#"{"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 8}}"#;
+    /// let err = Normalizer::new().inspect(Some(Style::Gemini), StatusCode::OK, &HeaderMap::new(), blocked);
+    /// assert_eq!(err.map(|e| e.code()), Some(ErrorCode::ContentModerationRejected));
+    ///
+    /// let fine = br#"{"candidates": [{"content": {"parts": [{"text": "Hi"}]}, "finishReason": "STOP"}]}"#;
+    /// assert!(Normalizer::new().inspect(Some(Style::Gemini), StatusCode::OK, &HeaderMap::new(), fine).is_none());
+    /// ```
+    pub fn inspect(
+        &self,
+        style: Option<Style>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Option<NormalizedError> {
+        if !status.is_success() {
+            return Some(self.normalize(style, status, headers, body));
+        }
+        let caps = Captures::read(body, &self.limits)?;
+        let style = style.or_else(|| crate::detect::detect_in(Some(&caps), status, headers));
+        let table = style.map_or(StyleTable::generic(), Style::table);
+        let view = View { table, caps: Some(&caps), headers, event: None, clock: self.clock };
+        let facts = Facts::new(&view, status);
+        let failed = view.has_envelope()
+            || table.rules.iter().any(|r| !r.when.is_status_only() && r.when.status().is_empty() && facts.satisfy(&r.when));
+        failed.then(|| self.build(style, status, &view, true))
     }
 
     fn build(&self, style: Option<Style>, status: StatusCode, view: &View<'_, '_>, usable: bool) -> NormalizedError {
         let limits = &self.limits;
-        let code_value = view.value(Field::Code);
-        let facts = Facts {
-            status: view.effective_status(status),
-            code: code_value.as_deref().and_then(Value::as_str),
-            type_: None,
-            upstream_status: view.value(Field::UpstreamStatus).and_then(|v| v.as_status()),
-            message: None,
-        };
-        let type_ = view.text(Field::Type);
-        let message = view.text(Field::Message);
-        let facts = Facts { type_: type_.as_deref(), message: message.as_deref(), ..facts };
-        let rule = first_match(view.table, &facts);
+        let facts = Facts::new(view, status);
+        let rule = first_match(&facts);
         let matched = rule.map_or(ErrorCode::InternalError, |r| r.then.code);
 
         let mut details = Vec::new();
@@ -354,12 +596,8 @@ impl Normalizer {
                 .or_else(|| view.text(Field::Param).map(|p| clean(&p, limits.max_field_bytes)))
                 .filter(|s| !s.is_empty());
             let mut d = Detail { field, code: Some(reason.to_owned()), ..Detail::default() };
-            for (f, name) in [
-                (Field::ModelMaxTokens, "model_max_tokens"),
-                (Field::RequestTokens, "request_tokens"),
-                (Field::Balance, "balance"),
-            ] {
-                if let Some(v) = view.value(f).as_deref().and_then(figure) {
+            for &(name, f) in view.table.figures {
+                if let Some(v) = facts.get(f).and_then(figure) {
                     let v = match v {
                         serde_json::Value::String(s) => serde_json::Value::String(clean(&s, limits.max_field_bytes)),
                         v => v,
@@ -369,29 +607,35 @@ impl Normalizer {
             }
             details.push(d);
         }
-        if let Some(Value::Details(list)) = view.value(Field::Details).as_deref() {
+        if let Some(list) = view.details() {
             details.extend(
                 list.iter().take(limits.max_details.saturating_sub(details.len())).map(|d| raw_detail(d, limits)),
             );
         }
+        declared_details(view, limits, &mut details);
 
-        let upstream_code = if usable { code_value.as_deref().and_then(Value::to_text) } else { None };
+        let code_value = facts.get(Field::Code);
+        let upstream_code = if usable { code_value.and_then(Value::to_text) } else { None };
         let code = if self.overrides.is_empty() {
             matched
         } else {
             let reason = details.first().and_then(|d| d.code.as_deref());
             self.remapped(matched, style, reason, upstream_code.as_deref())
         };
-        let message_text = message.as_deref().map(|m| clean(m, limits.max_message_bytes)).filter(|m| !m.is_empty());
+        let message = facts.get(Field::Message).and_then(Value::as_str);
+        let message_text = message.map(|m| clean(m, limits.max_message_bytes)).filter(|m| !m.is_empty());
         let retry_after = if code.is_retryable() {
-            retry_after::from_headers(view.headers, self.clock)
-                .or_else(|| view.value(Field::RetryAfter).and_then(|v| v.as_f64()).filter(|n| *n >= 0.0))
-                .or_else(|| message.as_deref().and_then(retry_after::from_message))
+            facts
+                .get(Field::RetryAfter)
+                .and_then(Value::as_f64)
+                .filter(|n| *n >= 0.0)
+                .or_else(|| message.and_then(retry_after::from_message))
                 .and_then(|secs| retry_after::finish(secs, limits.max_retry_after))
         } else {
             None
         };
         let short = |s: Option<Cow<'_, str>>| s.map(|s| clean(&s, limits.max_field_bytes)).filter(|s| !s.is_empty());
+        let type_ = facts.get(Field::Type).and_then(Value::to_text);
         NormalizedError {
             code,
             message: message_text.unwrap_or_else(|| code.default_message().to_owned()),
@@ -402,10 +646,10 @@ impl Normalizer {
                 style,
                 status: Some(status.as_u16()),
                 code: short(upstream_code),
-                type_: if usable { short(type_.clone()) } else { None },
+                type_: if usable { short(type_) } else { None },
                 provider: short(view.text(Field::Provider)),
-                upstream_status: facts.upstream_status,
-                should_retry: view.value(Field::ShouldRetry).as_deref().and_then(flag),
+                upstream_status: facts.get(Field::UpstreamStatus).and_then(Value::as_status),
+                should_retry: facts.get(Field::ShouldRetry).and_then(flag),
             },
         }
     }

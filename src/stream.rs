@@ -530,6 +530,15 @@ impl StreamReader {
             return Some(self.payload_error());
         }
         if let Some(reason) = found.finish_error {
+            // The style's rules may say more about the reason (a content filter); else the
+            // generation failed.
+            if let Some(mut err) = self.normalizer.inspect(self.style, StatusCode::OK, &self.headers, data) {
+                self.stamp(&mut err);
+                if let Some(d) = err.details.last_mut() {
+                    d.figures.insert("finish_reason".to_owned(), reason.into());
+                }
+                return Some(err);
+            }
             let detail = self.stream_detail(STREAM_ERROR).with_figure("finish_reason", reason);
             return Some(self.crate_error("The upstream ended the generation with an error", detail));
         }
@@ -542,7 +551,8 @@ impl StreamReader {
     /// The error in the current event's data, read with the style's rules.
     fn payload_error(&self) -> NormalizedError {
         let data = &self.data;
-        let mut err = self.normalizer.normalize(self.style, self.status, &self.headers, data);
+        let name = std::str::from_utf8(&self.event).ok().filter(|n| !n.is_empty());
+        let mut err = self.normalizer.normalize_event(self.style, self.status, &self.headers, data, name);
         let json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         if !json && let Ok(text) = std::str::from_utf8(data) {
             let message = clean(text, self.normalizer.limits().max_message_bytes);
@@ -550,11 +560,16 @@ impl StreamReader {
                 err.message = message;
             }
         }
+        self.stamp(&mut err);
+        err
+    }
+
+    /// Adds the detail that records where in the stream the error happened.
+    fn stamp(&self, err: &mut NormalizedError) {
         let detail = self.stream_detail(STREAM_ERROR);
         let max = self.normalizer.limits().max_details.max(1);
         err.details.truncate(max - 1);
         err.details.push(detail);
-        err
     }
 
     /// The detail that records where in the stream the error happened.
@@ -568,7 +583,7 @@ impl StreamReader {
     /// A `GENERATION_FAILED` error the reader makes itself, with the response's request id.
     fn crate_error(&self, message: &str, detail: Detail) -> NormalizedError {
         let table = self.style.map_or(StyleTable::generic(), Style::table);
-        let view = View { table, caps: None, headers: &self.headers };
+        let view = View::bare(table, &self.headers, Default::default());
         let limits = self.normalizer.limits();
         let code = ErrorCode::GenerationFailed;
         let mut err = NormalizedError {

@@ -22,11 +22,18 @@ pub struct StyleTable {
     pub description: &'static str,
     /// The document the table implements.
     pub seed: &'static str,
+    /// The style this one builds on; its fields and rules are compiled into this table.
+    pub extends: Option<&'static str>,
     /// Where each [`Field`] is read, indexed by `Field as usize`; first present wins.
     pub fields: [&'static [Location]; Field::COUNT],
+    /// Fields whose values ride in the first details entry, by figure name.
+    pub figures: &'static [(&'static str, Field)],
+    /// Where field-level details are read.
+    pub details: &'static [DetailsSpec],
     /// How `detect` recognizes the style.
     pub detect: Option<Detect>,
-    /// The rules, in order; the first that matches wins.
+    /// The rules, in order, inherited ones and the fallbacks by status included; the first that
+    /// matches wins.
     pub rules: &'static [Rule],
 }
 
@@ -44,21 +51,151 @@ impl StyleTable {
 
 /// Where a field is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Location {
-    /// A JSON body path, as an index into the compiled path list.
-    Body(usize),
+    /// A plain JSON body path, as an index into the compiled path list.
+    Body {
+        /// The path's index.
+        path: usize,
+        /// Transforms applied to the value.
+        then: &'static [Transform],
+    },
+    /// A deeper body path: the raw JSON captured at `anchor`, then the `rest` of the path.
+    Deep {
+        /// The anchor path's index.
+        anchor: usize,
+        /// The path within the anchor's value.
+        rest: &'static [Seg],
+        /// Transforms applied to the value.
+        then: &'static [Transform],
+    },
     /// A response header, by lowercase name.
-    Header(&'static str),
+    Header {
+        /// The header's name.
+        name: &'static str,
+        /// Transforms applied to the value.
+        then: &'static [Transform],
+    },
+    /// The name of the stream event being read.
+    Event {
+        /// Transforms applied to the value.
+        then: &'static [Transform],
+    },
 }
 
 impl Location {
-    /// The location as the tables write it: `error.message` or `header:x-request-id`.
+    /// The location as the tables write it: `error.message`, `header:x-request-id|number`.
     pub fn path(self) -> String {
+        let join = |p: &[&str]| p.join(".");
+        let (mut s, then) = match self {
+            Location::Body { path, then } => (BODY_PATHS.get(path).map(|p| join(p)).unwrap_or_default(), then),
+            Location::Deep { anchor, rest, then } => {
+                let mut s = ANCHORS.get(anchor).map(|p| join(p)).unwrap_or_default();
+                for seg in rest {
+                    match seg {
+                        Seg::Key(k) => {
+                            if !s.is_empty() {
+                                s.push('.');
+                            }
+                            s.push_str(k);
+                        }
+                        Seg::Any => s.push_str(if s.is_empty() { "*" } else { ".*" }),
+                        Seg::Where(k, v) => s.push_str(&format!("[{k}={v}]")),
+                        Seg::Json => s.push_str("|json"),
+                    }
+                }
+                (s, then)
+            }
+            Location::Header { name, then } => (format!("header:{name}"), then),
+            Location::Event { then } => ("event".to_owned(), then),
+        };
+        for t in then {
+            s.push('|');
+            s.push_str(&t.to_string());
+        }
+        s
+    }
+
+    /// The transforms applied to the value.
+    pub fn transforms(self) -> &'static [Transform] {
         match self {
-            Location::Body(i) => BODY_PATHS.get(i).map(|s| s.join(".")).unwrap_or_default(),
-            Location::Header(h) => format!("header:{h}"),
+            Location::Body { then, .. }
+            | Location::Deep { then, .. }
+            | Location::Header { then, .. }
+            | Location::Event { then } => then,
         }
     }
+}
+
+/// A segment of a deeper body path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seg {
+    /// An object member.
+    Key(&'static str),
+    /// Every element of an array, in order; the first that yields a value wins.
+    Any,
+    /// The array elements that are objects whose member `.0` is the string `.1`.
+    Where(&'static str, &'static str),
+    /// The string here holds JSON: decode it (bounded) and go on in the decoded value.
+    Json,
+}
+
+/// A transform applied to a located value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transform {
+    /// The part before the first occurrence of the separator.
+    Before(&'static str),
+    /// The part after the last occurrence of the separator.
+    After(&'static str),
+    /// A number, also read from a numeric string.
+    Number,
+    /// Milliseconds, as seconds.
+    Millis,
+    /// A duration such as `17s`, `6m0s` or `20ms`, as seconds.
+    Duration,
+    /// Seconds, or an HTTP-date, as seconds from now.
+    Delay,
+    /// `X-RateLimit-Reset`: seconds, a Unix time in seconds or milliseconds, or a duration.
+    Reset,
+    /// An RFC 3339 time, as seconds from now.
+    Rfc3339,
+    /// ASCII lowercase.
+    Lower,
+}
+
+impl std::fmt::Display for Transform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transform::Before(s) => write!(f, "before:{s}"),
+            Transform::After(s) => write!(f, "after:{s}"),
+            Transform::Number => f.write_str("number"),
+            Transform::Millis => f.write_str("ms"),
+            Transform::Duration => f.write_str("duration"),
+            Transform::Delay => f.write_str("delay"),
+            Transform::Reset => f.write_str("reset"),
+            Transform::Rfc3339 => f.write_str("rfc3339"),
+            Transform::Lower => f.write_str("lower"),
+        }
+    }
+}
+
+/// Where a style's field-level details are read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct DetailsSpec {
+    /// The array (or, when `keyed`, the object) of entries.
+    pub at: Location,
+    /// Each member of an object is an entry, its key the entry's code.
+    pub keyed: bool,
+    /// Only entries whose member of this name is `true`.
+    pub only_if: Option<&'static str>,
+    /// The member holding the request field at fault.
+    pub field: Option<&'static str>,
+    /// The member holding the entry's code.
+    pub code: Option<&'static str>,
+    /// The member holding the entry's message.
+    pub message: Option<&'static str>,
 }
 
 /// How `detect` recognizes a style.
@@ -101,33 +238,94 @@ pub struct Rule {
     pub deprecated: Option<&'static str>,
 }
 
-/// Conditions that must all hold; a list means any of its values, an empty list any value.
+/// Tests that must all hold.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Condition {
-    /// The HTTP status.
-    pub status: &'static [StatusPattern],
-    /// The error code, compared exactly.
-    pub code: &'static [&'static str],
-    /// The error type, compared exactly.
-    pub type_: &'static [&'static str],
-    /// The upstream provider's own status.
-    pub upstream_status: &'static [StatusPattern],
-    /// Lowercase phrases, any of which the message contains (ASCII case-insensitive).
-    pub message: &'static [&'static str],
+    /// The tests; the HTTP status's first when there is one.
+    pub tests: &'static [Test],
+}
+
+/// What a test looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// The HTTP status (for a success status, the status the body repeats, else 500).
+    Status,
+    /// A field the style declares.
+    Field(Field),
+}
+
+/// One test on a subject.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Test {
+    /// What is tested.
+    pub subject: Subject,
+    /// How.
+    pub op: Op,
+}
+
+/// How a subject is tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Op {
+    /// Its text is one of these, exactly.
+    Equals(&'static [&'static str]),
+    /// Its text starts with one of these.
+    StartsWith(&'static [&'static str]),
+    /// Its text contains one of these lowercase phrases on word boundaries, ignoring ASCII case.
+    Contains(&'static [&'static str]),
+    /// Read as a number, it matches one of these statuses.
+    Status(&'static [StatusPattern]),
+    /// It is present (`true`) or absent (`false`).
+    Present(bool),
 }
 
 impl Condition {
-    /// A condition that holds for every input; generated rules fill in the rest from it.
-    pub const ANY: Condition = Condition { status: &[], code: &[], type_: &[], upstream_status: &[], message: &[] };
-
     /// Whether only the HTTP status is tested: the rule is a fallback by status.
     pub fn is_status_only(&self) -> bool {
-        !self.status.is_empty()
-            && self.code.is_empty()
-            && self.type_.is_empty()
-            && self.upstream_status.is_empty()
-            && self.message.is_empty()
+        matches!(self.tests, [Test { subject: Subject::Status, .. }])
+    }
+
+    /// The status patterns the HTTP status is tested against (empty when it is not).
+    pub fn status(&self) -> &'static [StatusPattern] {
+        self.tests
+            .iter()
+            .find_map(|t| match (t.subject, t.op) {
+                (Subject::Status, Op::Status(p)) => Some(p),
+                _ => None,
+            })
+            .unwrap_or(&[])
+    }
+
+    /// The values `field` must equal (empty when it is not tested so).
+    pub fn equals(&self, field: Field) -> &'static [&'static str] {
+        self.tests
+            .iter()
+            .find_map(|t| match (t.subject, t.op) {
+                (Subject::Field(f), Op::Equals(v)) if f == field => Some(v),
+                _ => None,
+            })
+            .unwrap_or(&[])
+    }
+
+    /// The status patterns `field` is tested against (empty when it is not).
+    pub fn statuses(&self, field: Field) -> &'static [StatusPattern] {
+        self.tests
+            .iter()
+            .find_map(|t| match (t.subject, t.op) {
+                (Subject::Field(f), Op::Status(v)) if f == field => Some(v),
+                _ => None,
+            })
+            .unwrap_or(&[])
+    }
+
+    /// Every phrase test, as (field, phrases).
+    pub fn phrases(&self) -> impl Iterator<Item = (Field, &'static [&'static str])> + '_ {
+        self.tests.iter().filter_map(|t| match (t.subject, t.op) {
+            (Subject::Field(f), Op::Contains(p)) => Some((f, p)),
+            _ => None,
+        })
     }
 }
 
@@ -176,8 +374,12 @@ impl std::fmt::Display for StatusPattern {
 pub(crate) struct PathNode {
     pub children: &'static [(&'static str, u16)],
     pub leaf: Option<usize>,
+    /// The anchor whose raw JSON is captured here.
+    pub anchor: Option<usize>,
     /// Every path at or under this node.
     pub below: &'static [usize],
+    /// Every anchor at or under this node.
+    pub below_anchors: &'static [usize],
 }
 
 /// A secret format (`taxonomy/secrets.json`).
