@@ -7,7 +7,7 @@ mod common;
 use common::response::{Response, render};
 use common::targets;
 use http::StatusCode;
-use llm_error_taxonomy::table::{self, Location, StatusPattern};
+use llm_error_taxonomy::table::{self, Location, Op, StatusPattern};
 use llm_error_taxonomy::{ErrorCode, Field, Style};
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -176,10 +176,19 @@ fn dictionary() -> String {
         json_words.insert(format!("\"{key}\""));
     }
     let mut location = |loc: Location, json_words: &mut BTreeSet<String>| match loc {
-        Location::Body(_) => json_words.extend(loc.path().split('.').map(|seg| format!("\"{seg}\""))),
-        Location::Header(h) => {
-            text.insert(format!("{h}: "));
+        Location::Body { .. } | Location::Deep { .. } => {
+            let path = loc.path();
+            let path = path.split('|').next().unwrap_or_default().to_owned();
+            json_words.extend(
+                path.split(['.', '[', ']', '='])
+                    .filter(|seg| !seg.is_empty() && *seg != "*")
+                    .map(|seg| format!("\"{seg}\"")),
+            )
         }
+        Location::Header { name, .. } => {
+            text.insert(format!("{name}: "));
+        }
+        _ => {}
     };
     let mut conditions = Vec::new();
     for t in table::all() {
@@ -202,14 +211,17 @@ fn dictionary() -> String {
     }
     let mut statuses = BTreeSet::new();
     for c in conditions {
-        json_words.extend(c.code.iter().chain(c.type_).map(|w| format!("\"{w}\"")));
-        for p in c.status.iter().chain(c.upstream_status) {
-            statuses.insert(match *p {
-                StatusPattern::Exact(s) => s,
-                StatusPattern::Class(c) => c * 100,
-            });
+        for test in c.tests {
+            match test.op {
+                Op::Equals(v) | Op::StartsWith(v) => json_words.extend(v.iter().map(|w| format!("\"{w}\""))),
+                Op::Contains(v) => text.extend(v.iter().map(|m| (*m).to_owned())),
+                Op::Status(p) => statuses.extend(p.iter().map(|p| match *p {
+                    StatusPattern::Exact(s) => s,
+                    StatusPattern::Class(c) => c * 100,
+                })),
+                _ => {}
+            }
         }
-        text.extend(c.message.iter().map(|m| (*m).to_owned()));
     }
     text.extend(statuses.iter().map(|s| s.to_string()));
     stream_words(&mut json_words);

@@ -2,7 +2,7 @@
 //! checked against real normalization across every style the line applies to.
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use llm_error_taxonomy::table::{Location, StyleTable};
+use llm_error_taxonomy::table::{Condition, Location, Op, Rule, StyleTable, Subject};
 use llm_error_taxonomy::{ErrorCode, Field, Limits, NormalizedError, Normalizer, Style, normalize};
 use serde_json::{Value, json};
 use strum::IntoEnumIterator;
@@ -26,7 +26,11 @@ fn label(style: Option<Style>) -> &'static str {
 
 /// The first body path where `style` reads `field`.
 fn path_of(style: Option<Style>, field: Field) -> Option<String> {
-    table(style).locations(field).iter().find(|l| matches!(l, Location::Body(_))).map(|l| l.path())
+    table(style)
+        .locations(field)
+        .iter()
+        .find(|l| matches!(l, Location::Body { then: [], .. }))
+        .map(|l| l.path())
 }
 
 /// A body in `style`'s own envelope, each field at the first body path the table reads it from.
@@ -132,34 +136,40 @@ fn policy_1_structured_fields_decide_first() {
 
     for style in readings() {
         let t = table(style);
-        // A message phrase is a last resort, always paired with a status.
+        // A phrase is a last resort, always paired with a status or a structured value.
+        let anchored = |c: &Condition| {
+            c.tests.iter().any(|t| t.subject == Subject::Status || matches!(t.op, Op::Equals(_) | Op::Status(_)))
+        };
         for rule in t.rules {
             assert!(
-                rule.when.message.is_empty() || !rule.when.status.is_empty(),
-                "{}: rule {:?} matches a message phrase without a status",
+                rule.when.phrases().next().is_none() || anchored(&rule.when),
+                "{}: rule {:?} matches a phrase without a status or a structured value",
                 t.wire,
                 rule.name
             );
         }
         if let Some(d) = &t.detect {
             for sig in d.signatures {
-                assert!(sig.when.message.is_empty() || !sig.when.status.is_empty(), "{}: signature", t.wire);
+                assert!(sig.when.phrases().next().is_none() || anchored(&sig.when), "{}: signature", t.wire);
             }
         }
 
-        // Never against the status: at any status its rule does not name, a phrase classifies
-        // exactly like a neutral message (unless another phrase rule of that status applies).
-        for rule in t.rules.iter().filter(|r| !r.when.message.is_empty()) {
-            for phrase in rule.when.message {
+        // Never against the status: at any status its rule does not name, a message phrase
+        // classifies exactly like a neutral message (unless another phrase rule of that status
+        // applies). Checked for the rules that test only the status and the message.
+        let status_phrase = |r: &&Rule| {
+            r.when.tests.len() == 2 && !r.when.status().is_empty() && message_phrases(r).is_some()
+        };
+        for rule in t.rules.iter().filter(status_phrase) {
+            for phrase in message_phrases(rule).unwrap_or_default() {
                 let text = format!("Upstream said: {phrase}.");
                 for status in 400..=599u16 {
-                    let first = t.rules.iter().find(|r| {
-                        !r.when.message.is_empty()
-                            && status_matches(r.when.status, status)
-                            && r.when.message.iter().any(|p| text.to_ascii_lowercase().contains(p))
+                    let first = t.rules.iter().filter(status_phrase).find(|r| {
+                        status_matches(r.when.status(), status)
+                            && message_phrases(r).unwrap_or_default().iter().any(|p| text.to_ascii_lowercase().contains(p))
                     });
                     assert!(
-                        first.is_some() || !status_matches(rule.when.status, status),
+                        first.is_some() || !status_matches(rule.when.status(), status),
                         "{}: rule {:?} cannot match its own phrase {phrase:?}",
                         t.wire,
                         rule.name
@@ -174,29 +184,19 @@ fn policy_1_structured_fields_decide_first() {
             }
         }
 
-        // The body's code, type and upstream status decide before the HTTP status and before
-        // any message phrase: each structured rule wins at every status, even with a message
-        // that a phrase rule of that status would match.
-        let phrase_rules: Vec<_> = t.rules.iter().filter(|r| !r.when.message.is_empty()).collect();
-        for rule in t.rules.iter().filter(|r| r.when.status.is_empty() && r.when.message.is_empty()) {
-            let mut fields = Vec::new();
-            if let Some(c) = rule.when.code.first() {
-                fields.push((Field::Code, json!(c)));
-            }
-            if let Some(ty) = rule.when.type_.first() {
-                fields.push((Field::Type, json!(ty)));
-            }
-            if let Some(p) = rule.when.upstream_status.first() {
-                let n: u16 = p.to_string().replace("xx", "00").parse().expect("a status");
-                fields.push((Field::UpstreamStatus, json!(n)));
-            }
+        // The body's structured fields decide before the HTTP status and before any message
+        // phrase: each structured rule wins at every status, even with a message that a phrase
+        // rule of that status would match.
+        let phrase_rules: Vec<_> = t.rules.iter().filter(status_phrase).collect();
+        for rule in t.rules {
+            let Some(fields) = structured_fields(style, rule) else { continue };
             for status in [400, 401, 402, 403, 404, 408, 422, 429, 500, 502, 503, 504, 529] {
                 let mut messages = vec!["An error occurred.".to_owned()];
                 messages.extend(
                     phrase_rules
                         .iter()
-                        .filter(|r| status_matches(r.when.status, status))
-                        .map(|r| format!("Upstream said: {}", r.when.message[0])),
+                        .filter(|r| status_matches(r.when.status(), status))
+                        .map(|r| format!("Upstream said: {}", message_phrases(r).unwrap_or_default()[0])),
                 );
                 for m in messages {
                     let mut f = fields.clone();
@@ -208,6 +208,31 @@ fn policy_1_structured_fields_decide_first() {
             }
         }
     }
+}
+
+/// The message phrases a rule tests, if it tests the message.
+fn message_phrases(rule: &Rule) -> Option<&'static [&'static str]> {
+    rule.when.phrases().find(|(f, _)| *f == Field::Message).map(|(_, p)| p)
+}
+
+/// The body fields that make up a rule that tests no status and no phrase, each written where
+/// the table reads it from a plain body path; `None` for any other rule.
+fn structured_fields(style: Option<Style>, rule: &Rule) -> Option<Vec<(Field, Value)>> {
+    let mut fields = Vec::new();
+    for test in rule.when.tests {
+        let Subject::Field(f) = test.subject else { return None };
+        path_of(style, f)?;
+        // The field must be read from that body path first, so that nothing earlier shadows it.
+        if !matches!(table(style).locations(f).first(), Some(Location::Body { then: [], .. })) {
+            return None;
+        }
+        match test.op {
+            Op::Equals(v) => fields.push((f, json!(v[0]))),
+            Op::Status(p) => fields.push((f, json!(p[0].to_string().replace("xx", "00").parse::<u16>().ok()?))),
+            _ => return None,
+        }
+    }
+    Some(fields)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -738,7 +763,7 @@ fn policy_6_modelroute_bodies_are_already_normalized() {
         let rule = route
             .rules
             .iter()
-            .find(|r| r.when.is_status_only() && status_matches(r.when.status, status))
+            .find(|r| r.when.is_status_only() && status_matches(r.when.status(), status))
             .expect("a status fallback");
         let err = run(Some(Style::ModelRoute), status, &[], &body);
         expect(&err, rule.then.code, rule.then.reason, &format!("unlisted code at {status}"));
@@ -889,7 +914,7 @@ fn policy_9_status_and_retryable_are_the_codes_own() {
     let mut seen = std::collections::BTreeSet::new();
     for style in readings() {
         let t = table(style);
-        let mut codes: Vec<&str> = t.rules.iter().flat_map(|r| r.when.code.iter().copied()).collect();
+        let mut codes: Vec<&str> = t.rules.iter().flat_map(|r| r.when.equals(Field::Code).iter().copied()).collect();
         codes.push(UNLISTED);
         for status in 400..=599u16 {
             let mut bodies = vec![Vec::new()];

@@ -3,8 +3,8 @@
 //! order and duplicate keys: the generated inputs of the structured fuzz target and of the
 //! property tests are built from these, so no provider knowledge is written down twice.
 
-use llm_error_taxonomy::ErrorCode;
-use llm_error_taxonomy::table::{self, Condition, Location, StatusPattern};
+use llm_error_taxonomy::{ErrorCode, Field};
+use llm_error_taxonomy::table::{self, Condition, Location, Op, StatusPattern, Subject};
 use std::sync::OnceLock;
 use strum::IntoEnumIterator;
 
@@ -43,18 +43,24 @@ pub fn vocab() -> &'static Vocab {
             statuses: Vec::new(),
         };
         let add_location = |v: &mut Vocab, loc: Location| match loc {
-            Location::Body(_) => {
-                let path: Vec<String> = loc.path().split('.').map(str::to_owned).collect();
+            Location::Body { .. } => {
+                let path: Vec<String> = loc.path().split('|').next().unwrap_or_default().split('.').map(str::to_owned).collect();
                 v.segments.extend(path.iter().cloned());
                 v.paths.push(path);
             }
-            Location::Header(h) => v.headers.push(h),
+            Location::Header { name, .. } => v.headers.push(name),
+            _ => {}
         };
         let add_condition = |v: &mut Vocab, c: &Condition| {
-            v.codes.extend(c.code);
-            v.types.extend(c.type_);
-            v.phrases.extend(c.message);
-            v.statuses.extend(c.status.iter().chain(c.upstream_status));
+            for t in c.tests {
+                match (t.subject, t.op) {
+                    (Subject::Field(Field::Type), Op::Equals(e)) => v.types.extend(e),
+                    (_, Op::Equals(e) | Op::StartsWith(e)) => v.codes.extend(e),
+                    (_, Op::Contains(p)) => v.phrases.extend(p),
+                    (_, Op::Status(p)) => v.statuses.extend(p),
+                    _ => {}
+                }
+            }
         };
         for t in table::all() {
             for field in t.fields {
