@@ -160,6 +160,9 @@ pub struct StreamSection {
     /// Finish reasons that mean the generation failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub error_finish_reasons: Vec<String>,
+    /// Finish reasons that end a stream that has no other terminator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub done_finish_reasons: Vec<String>,
     /// Paths of generated output: a non-empty value there means output was delivered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output: Vec<String>,
@@ -1177,7 +1180,7 @@ fn validate_style(
         out.push(file, None, format!("bad seed {:?}", style.seed));
     }
     if let Some(parent) = &style.extends {
-        if t.find(parent).is_none() || parent == "generic" {
+        if t.find(parent).is_none() || parent == &style.style {
             out.push(file, None, format!("extends {parent:?}, which is no style"));
         } else if t.lineage(style).last().is_some_and(|s| s.extends.is_some()) {
             out.push(file, None, format!("extends {parent:?} in a cycle"));
@@ -1336,14 +1339,15 @@ fn valid_stream_path(path: &str) -> bool {
 
 fn validate_stream(s: &StreamSection, file: &str, out: &mut Collector) {
     let place = Some("stream".to_owned());
-    if s.done.is_empty() && s.end_events.is_empty() {
-        out.push(file, place.clone(), "a stream section needs `done` payloads or `end_events`");
+    if s.done.is_empty() && s.end_events.is_empty() && s.done_finish_reasons.is_empty() {
+        out.push(file, place.clone(), "a stream section needs `done` payloads, `end_events` or `done_finish_reasons`");
     }
     for (what, items) in [
         ("done", &s.done),
         ("end_events", &s.end_events),
         ("error_events", &s.error_events),
         ("error_finish_reasons", &s.error_finish_reasons),
+        ("done_finish_reasons", &s.done_finish_reasons),
     ] {
         for item in items {
             if item.trim().is_empty() || item.trim() != item || item.contains(['\r', '\n']) {
@@ -1358,7 +1362,7 @@ fn validate_stream(s: &StreamSection, file: &str, out: &mut Collector) {
             }
         }
     }
-    if s.finish_reason.is_empty() != s.error_finish_reasons.is_empty() {
+    if s.finish_reason.is_empty() != (s.error_finish_reasons.is_empty() && s.done_finish_reasons.is_empty()) {
         out.push(file, place.clone(), "`finish_reason` and `error_finish_reasons` go together");
     }
     if s.sources.is_empty() {
@@ -1932,7 +1936,8 @@ pub const EXTRA_REASONS: &[(&str, &str)] = &[
 
 /// The `stream` sections as statics, and `stream_spec` to find a table's.
 fn emit_streams(o: &mut String, t: &Taxonomy) {
-    let tables = t.styles.iter().map(|s| (s, Some(s.name.as_str()))).chain(std::iter::once((&t.generic, None)));
+    let effective: Vec<StyleFile> = t.styles.iter().map(|s| t.effective(s)).collect();
+    let tables = effective.iter().map(|s| (s, Some(s.name.as_str()))).chain(std::iter::once((&t.generic, None)));
     let mut arms = Vec::new();
     for (style, variant) in tables {
         let pattern = variant.map_or("None".to_owned(), |v| format!("Some(Style::{v})"));
@@ -1949,6 +1954,7 @@ fn emit_streams(o: &mut String, t: &Taxonomy) {
         let _ = writeln!(o, "    error_paths: {},", path_list(&s.error_paths));
         let _ = writeln!(o, "    finish_reason: {},", path_list(&s.finish_reason));
         let _ = writeln!(o, "    error_finish_reasons: {},", str_list(&s.error_finish_reasons));
+        let _ = writeln!(o, "    done_finish_reasons: {},", str_list(&s.done_finish_reasons));
         let _ = writeln!(o, "    output: {},", path_list(&s.output));
         o.push_str("};\n\n");
         arms.push(format!("        {pattern} => Some(&{ident}),"));

@@ -128,12 +128,14 @@ impl<'a> Captures<'a> {
         Some(caps)
     }
 
-    /// The scalar at `rest` within the value captured at `anchor`: the first that `*` and
-    /// filters find, decoding `|json` strings on the way.
-    pub(crate) fn deep(&self, anchor: usize, rest: &[Seg]) -> Option<Value<'static>> {
-        let raw = (*self.anchors.get(anchor)?)?;
-        let value = self.parsed.get(anchor)?.get_or_init(|| serde_json::from_str(raw.get()).ok()).as_ref()?;
-        deep_in(value, rest, 0, self.keep)
+    /// The scalars at `rest` within the value captured at `anchor`, in document order: every
+    /// element that `*` and filters find (up to a bound), decoding `|json` strings on the way.
+    pub(crate) fn deep(&self, anchor: usize, rest: &[Seg]) -> Vec<Value<'static>> {
+        let mut out = Vec::new();
+        if let Some(value) = self.anchor_value(anchor) {
+            deep_in(value, rest, 0, self.keep, &mut out);
+        }
+        out
     }
 
     /// The value captured at `anchor`, parsed.
@@ -153,30 +155,44 @@ impl<'a> Captures<'a> {
     }
 }
 
-/// Follows `rest` from `v`; see [`Captures::deep`].
-fn deep_in(v: &serde_json::Value, rest: &[Seg], json_depth: usize, keep: usize) -> Option<Value<'static>> {
+/// The most values one deep path yields: `*` and filters find at most this many.
+const MAX_DEEP_VALUES: usize = 16;
+
+/// Follows `rest` from `v`, pushing each scalar found (in document order) onto `out`; see
+/// [`Captures::deep`].
+fn deep_in(v: &serde_json::Value, rest: &[Seg], json_depth: usize, keep: usize, out: &mut Vec<Value<'static>>) {
     use serde_json::Value as J;
+    if out.len() >= MAX_DEEP_VALUES {
+        return;
+    }
     let Some((seg, tail)) = rest.split_first() else {
-        return match v {
+        let scalar = match v {
             J::String(s) => Some(Value::Str(Cow::Owned(cap(s, keep).to_owned()))),
             J::Number(n) => n.as_i64().map(Value::Int).or_else(|| n.as_f64().map(Value::Float)),
             J::Bool(b) => Some(Value::Bool(*b)),
             J::Null | J::Array(_) | J::Object(_) => None,
         };
+        out.extend(scalar);
+        return;
     };
     match (seg, v) {
-        (Seg::Key(k), J::Object(m)) => deep_in(m.get(*k)?, tail, json_depth, keep),
-        (Seg::Any, J::Array(a)) => a.iter().find_map(|e| deep_in(e, tail, json_depth, keep)),
-        (Seg::Any, J::Object(m)) => m.values().find_map(|e| deep_in(e, tail, json_depth, keep)),
+        (Seg::Key(k), J::Object(m)) => {
+            if let Some(next) = m.get(*k) {
+                deep_in(next, tail, json_depth, keep, out);
+            }
+        }
+        (Seg::Any, J::Array(a)) => a.iter().for_each(|e| deep_in(e, tail, json_depth, keep, out)),
+        (Seg::Any, J::Object(m)) => m.values().for_each(|e| deep_in(e, tail, json_depth, keep, out)),
         (Seg::Where(k, want), J::Array(a)) => a
             .iter()
             .filter(|e| e.get(*k).and_then(J::as_str) == Some(*want))
-            .find_map(|e| deep_in(e, tail, json_depth, keep)),
+            .for_each(|e| deep_in(e, tail, json_depth, keep, out)),
         (Seg::Json, J::String(s)) if json_depth < MAX_JSON_DEPTH => {
-            let inner: J = serde_json::from_str(s).ok()?;
-            deep_in(&inner, tail, json_depth + 1, keep)
+            if let Ok(inner) = serde_json::from_str::<J>(s) {
+                deep_in(&inner, tail, json_depth + 1, keep, out);
+            }
         }
-        _ => None,
+        _ => {}
     }
 }
 

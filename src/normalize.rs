@@ -113,11 +113,31 @@ impl<'x, 'a> View<'x, 'a> {
         View { table, caps: None, headers, event: None, clock }
     }
 
-    /// The value at one location, transformed.
+    /// The values at one location, transformed: one, or for a deep path every element found.
+    fn all_at(&self, loc: Location) -> Vec<Value<'x>> {
+        match loc {
+            Location::Deep { anchor, rest, then } => match self.caps {
+                Some(caps) => caps
+                    .deep(anchor, rest)
+                    .into_iter()
+                    .filter_map(|v| then.iter().try_fold(v, |v, t| transform(v, *t, self)))
+                    .collect(),
+                None => Vec::new(),
+            },
+            _ => self.at(loc).into_iter().collect(),
+        }
+    }
+
+    /// Every value of `field` at the first of its locations that has one.
+    pub(crate) fn values(&self, field: Field) -> Vec<Value<'x>> {
+        self.table.locations(field).iter().map(|loc| self.all_at(*loc)).find(|v| !v.is_empty()).unwrap_or_default()
+    }
+
+    /// The value at one location, transformed (for a deep path, the first element found).
     fn at(&self, loc: Location) -> Option<Value<'x>> {
         let v = match loc {
             Location::Body { path, .. } => reborrow(self.caps?.get(path)?)?,
-            Location::Deep { anchor, rest, .. } => self.caps?.deep(anchor, rest)?,
+            Location::Deep { anchor, rest, .. } => self.caps?.deep(anchor, rest).into_iter().next()?,
             Location::Header { .. } if self.headers.is_empty() => return None,
             Location::Header { name, .. } => {
                 let v = self.headers.get(name)?.to_str().ok()?.trim();
@@ -244,7 +264,7 @@ fn transform<'x>(v: Value<'x>, t: Transform, view: &View<'_, '_>) -> Option<Valu
 pub(crate) struct Facts<'v, 'x, 'a> {
     view: &'v View<'x, 'a>,
     status: u16,
-    cache: [OnceCell<Option<Value<'x>>>; Field::COUNT],
+    cache: [OnceCell<Vec<Value<'x>>>; Field::COUNT],
 }
 
 impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
@@ -252,22 +272,31 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
         Facts { view, status: view.effective_status(status), cache: [const { OnceCell::new() }; Field::COUNT] }
     }
 
-    /// The value of `field`, read once.
+    /// The value of `field` (the first, for a path over array elements), read once.
     pub(crate) fn get(&self, field: Field) -> Option<&Value<'x>> {
-        self.cache[field as usize].get_or_init(|| self.view.value(field)).as_ref()
+        self.all(field).first()
     }
 
+    /// Every value of `field` at its first location that has one, read once.
+    fn all(&self, field: Field) -> &[Value<'x>] {
+        self.cache[field as usize].get_or_init(|| self.view.values(field))
+    }
+
+    /// Whether a test holds: for a path over array elements, for any element.
     fn holds(&self, test: &Test) -> bool {
         let field = match test.subject {
             Subject::Status => return matches!(test.op, Op::Status(p) if p.iter().any(|p| p.matches(self.status))),
             Subject::Field(f) => f,
         };
-        let value = self.get(field);
+        let values = self.all(field);
         if let Op::Present(want) = test.op {
-            return value.is_some() == want;
+            return values.is_empty() != want;
         }
-        let Some(value) = value else { return false };
-        if let Op::Status(p) = test.op {
+        values.iter().any(|v| Self::value_holds(v, test.op))
+    }
+
+    fn value_holds(value: &Value<'_>, op: Op) -> bool {
+        if let Op::Status(p) = op {
             return value.as_status().is_some_and(|s| p.iter().any(|p| p.matches(s)));
         }
         let text: Cow<'_, str> = match value {
@@ -277,7 +306,7 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
             Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
             Value::Details(_) => return false,
         };
-        match test.op {
+        match op {
             Op::Equals(v) => v.contains(&&*text),
             Op::StartsWith(v) => v.iter().any(|p| text.starts_with(p)),
             Op::Contains(v) => v.iter().any(|p| contains_phrase(&text, p)),
@@ -532,15 +561,18 @@ impl Normalizer {
         let style = style.or_else(|| crate::detect::detect_in(caps.as_ref(), status, headers));
         let table = style.map_or(StyleTable::generic(), Style::table);
         let view = View { table, caps: caps.as_ref(), headers, event, clock: self.clock };
-        // A response without this table's envelope is read by status alone, with the generic
-        // table's status rules (the policy for "no usable body").
+        // A response without this table's envelope is read by status alone, with the table's
+        // fallbacks by status: its own, then the generic table's (the policy for "no usable body").
         let usable = view.has_envelope();
-        let rules_view = if usable { view } else { View::bare(StyleTable::generic(), headers, self.clock) };
+        let rules_view = if usable { view } else { View::bare(table, headers, self.clock) };
         self.build(style, status, &rules_view, usable)
     }
 
-    /// Inspects a response whose status is a success (2xx): the failure it reports, or `None`
-    /// for a real success.
+    /// Inspects any response: the failure it reports, or `None` for a real success.
+    ///
+    /// An error status is always a failure ([`normalize`](Normalizer::normalize)); an event
+    /// stream is read to its first error ([`normalize_stream`](Normalizer::normalize_stream));
+    /// and a success body (2xx) is a failure only when it says so.
     ///
     /// Some providers answer a failure with `200 OK`: a Gemini prompt blocked by its safety
     /// filters (`promptFeedback.blockReason`), a candidate stopped for `SAFETY`, a Bedrock
@@ -566,9 +598,23 @@ impl Normalizer {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Option<NormalizedError> {
+        if crate::stream::is_event_stream(headers, body) {
+            return self.normalize_stream(style, status, headers, body).map(crate::StreamError::into_error);
+        }
         if !status.is_success() {
             return Some(self.normalize(style, status, headers, body));
         }
+        self.inspect_body(style, status, headers, body)
+    }
+
+    /// A success body's failure, if it reports one (see [`Normalizer::inspect`]).
+    pub(crate) fn inspect_body(
+        &self,
+        style: Option<Style>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Option<NormalizedError> {
         let caps = Captures::read(body, &self.limits)?;
         let style = style.or_else(|| crate::detect::detect_in(Some(&caps), status, headers));
         let table = style.map_or(StyleTable::generic(), Style::table);

@@ -31,6 +31,7 @@ pub(crate) struct StreamSpec {
     pub error_paths: &'static [&'static [&'static str]],
     pub finish_reason: &'static [&'static [&'static str]],
     pub error_finish_reasons: &'static [&'static str],
+    pub done_finish_reasons: &'static [&'static str],
     pub output: &'static [&'static [&'static str]],
 }
 
@@ -194,6 +195,8 @@ enum ProbeKind {
     Error,
     /// A string among these: the generation failed.
     Finish(&'static [&'static str]),
+    /// A string among these: the stream has ended (it has no other terminator).
+    Done(&'static [&'static str]),
     /// A non-empty value: output was delivered.
     Output,
 }
@@ -203,6 +206,7 @@ enum ProbeKind {
 struct Found {
     error: bool,
     finish_error: Option<&'static str>,
+    done: bool,
     output: bool,
 }
 
@@ -261,6 +265,8 @@ pub struct StreamReader {
     event: Vec<u8>,
     data: Vec<u8>,
     has_data: bool,
+    /// Lines of JSON outside any field (Google appends a bare error object to a stream).
+    bare: Vec<u8>,
     /// The current event went over the limit and is skipped up to its end.
     oversized: bool,
     events: u64,
@@ -301,6 +307,12 @@ impl StreamReader {
         for spec in &specs {
             let all = spec.error_paths.iter().map(|p| (*p, ProbeKind::Error));
             let all = all.chain(spec.finish_reason.iter().map(|p| (*p, ProbeKind::Finish(spec.error_finish_reasons))));
+            let all = all.chain(
+                spec.finish_reason
+                    .iter()
+                    .filter(|_| !spec.done_finish_reasons.is_empty())
+                    .map(|p| (*p, ProbeKind::Done(spec.done_finish_reasons))),
+            );
             for (segs, kind) in all.chain(spec.output.iter().map(|p| (*p, ProbeKind::Output))) {
                 let probe = Probe { segs, kind };
                 if !probes.contains(&probe) && probes.len() < MAX_PROBES {
@@ -322,6 +334,7 @@ impl StreamReader {
             event: Vec::new(),
             data: Vec::new(),
             has_data: false,
+            bare: Vec::new(),
             oversized: false,
             events: 0,
             output_events: 0,
@@ -415,10 +428,13 @@ impl StreamReader {
         if part.is_empty() {
             return;
         }
-        if !self.oversized && self.line.len() + self.data.len() + self.event.len() + part.len() > self.cap() {
+        if !self.oversized
+            && self.line.len() + self.data.len() + self.event.len() + self.bare.len() + part.len() > self.cap()
+        {
             self.oversized = true;
             self.line = Vec::new();
             self.data = Vec::new();
+            self.bare = Vec::new();
             self.event.clear();
             self.has_data = false;
         }
@@ -474,6 +490,11 @@ impl StreamReader {
                 self.event.clear();
                 self.event.extend_from_slice(value);
             }
+            b"id" | b"retry" => {}
+            _ if !self.bare.is_empty() || matches!(line.trim_ascii_start().first(), Some(b'{' | b'[')) => {
+                self.bare.extend_from_slice(line);
+                self.bare.push(b'\n');
+            }
             _ => {}
         }
     }
@@ -487,6 +508,10 @@ impl StreamReader {
                 self.output_events += 1;
             }
             return None;
+        }
+        if !self.has_data && !self.bare.is_empty() {
+            self.data = std::mem::take(&mut self.bare);
+            self.has_data = true;
         }
         if !self.has_data && self.event.is_empty() {
             return None;
@@ -506,12 +531,17 @@ impl StreamReader {
         let name = std::str::from_utf8(&self.event).unwrap_or("");
         let data = &self.data;
         let text = std::str::from_utf8(data).map(str::trim).ok();
-        if self.specs.iter().any(|s| s.end_events.contains(&name) || text.is_some_and(|t| s.done.contains(&t))) {
+        if self.specs.iter().any(|s| text.is_some_and(|t| s.done.contains(&t))) {
             self.done = true;
             return None;
         }
         if self.specs.iter().any(|s| s.error_events.contains(&name)) {
             return Some(self.payload_error());
+        }
+        // An end event still carries what the generation ended with (Cohere's `message-end`
+        // holds its error and finish reason): it is read like any other, then ends the stream.
+        if self.specs.iter().any(|s| s.end_events.contains(&name)) {
+            self.done = true;
         }
         let json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         if !json {
@@ -532,7 +562,7 @@ impl StreamReader {
         if let Some(reason) = found.finish_error {
             // The style's rules may say more about the reason (a content filter); else the
             // generation failed.
-            if let Some(mut err) = self.normalizer.inspect(self.style, StatusCode::OK, &self.headers, data) {
+            if let Some(mut err) = self.normalizer.inspect_body(self.style, StatusCode::OK, &self.headers, data) {
                 self.stamp(&mut err);
                 if let Some(d) = err.details.last_mut() {
                     d.figures.insert("finish_reason".to_owned(), reason.into());
@@ -545,6 +575,7 @@ impl StreamReader {
         if found.output || !parsed {
             self.output_events += 1;
         }
+        self.done |= found.done;
         None
     }
 
@@ -686,6 +717,7 @@ impl Walker<'_> {
                         self.found.finish_error.get_or_insert(r);
                     }
                 }
+                (ProbeKind::Done(reasons), Leaf::Str(s)) => self.found.done |= reasons.contains(s),
                 _ => {}
             }
         }

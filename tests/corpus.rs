@@ -1,0 +1,148 @@
+//! Real upstream error responses, each with the codes that are right for it: the shared corpus
+//! (`tests/corpus/v1.jsonl`, see its README) and the cases gathered per style
+//! (`tests/cases/<style>.jsonl`, same fields), each citing where it was found.
+//!
+//! Every case must come out right twice: read with its provider's style, and with no style
+//! (detected from its shape, as a gateway that logs errors without the provider name relies on).
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use llm_error_taxonomy::{Clock, NormalizedError, Normalizer, Style};
+use serde::Deserialize;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, UNIX_EPOCH};
+
+#[derive(Debug, Deserialize)]
+struct Case {
+    id: String,
+    provider: String,
+    status: u16,
+    #[serde(default)]
+    headers: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    body_base64: Option<String>,
+    expect: Vec<String>,
+    #[serde(default)]
+    retry_after_s: Option<f64>,
+    source: String,
+}
+
+fn cases() -> Vec<(String, Case)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut files = vec![root.join("corpus/v1.jsonl")];
+    let mut per_style: Vec<_> = std::fs::read_dir(root.join("cases"))
+        .expect("tests/cases")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    per_style.sort();
+    files.extend(per_style);
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let name = file.file_name().expect("a name").to_string_lossy().into_owned();
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let case: Case = serde_json::from_str(line).unwrap_or_else(|e| panic!("{name}:{}: {e}", i + 1));
+            assert!(!case.source.trim().is_empty(), "{name}:{}: a case cites its source", i + 1);
+            out.push((format!("{name}:{}", i + 1), case));
+        }
+    }
+    out
+}
+
+/// The style a corpus provider name stands for.
+fn style_of(provider: &str) -> Option<Style> {
+    let wire = match provider {
+        "azure_openai" => "azure",
+        "vertex_ai" => "vertex",
+        p => p,
+    };
+    Style::from_str(wire).ok()
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    };
+    let bits: Vec<u8> = s.bytes().filter_map(val).collect();
+    bits.chunks(4)
+        .flat_map(|c| {
+            let n = c.iter().fold(0u32, |n, &b| n << 6 | u32::from(b)) << (6 * (4 - c.len()));
+            let bytes = n.to_be_bytes();
+            bytes[1..c.len()].to_vec()
+        })
+        .collect()
+}
+
+fn run(case: &Case, style: Option<Style>) -> Option<NormalizedError> {
+    let mut headers = HeaderMap::new();
+    for (k, v) in &case.headers {
+        let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+        if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()), HeaderValue::from_str(&v)) {
+            headers.append(k, v);
+        }
+    }
+    let body = match (&case.body, &case.body_base64) {
+        (_, Some(b64)) => decode_base64(b64),
+        (Some(text), None) => text.clone().into_bytes(),
+        (None, None) => Vec::new(),
+    };
+    let status = StatusCode::from_u16(case.status).expect("a status");
+    // Dates are measured from the response's own `Date` header, or this fixed time.
+    let normalizer = Normalizer::new().with_clock(Clock::Fixed(UNIX_EPOCH + Duration::from_secs(1_767_225_600)));
+    normalizer.inspect(style, status, &headers, &body)
+}
+
+fn verdict(case: &Case, got: Option<&NormalizedError>) -> Result<(), String> {
+    match got {
+        None if case.expect.is_empty() => Ok(()),
+        None => Err(format!("expected {:?}, got no error", case.expect)),
+        Some(err) if case.expect.is_empty() => Err(format!("a success, but got {}", err.to_json())),
+        Some(err) if !case.expect.iter().any(|c| c == err.code().as_str()) => {
+            Err(format!("expected {:?}, got {}", case.expect, err.to_json()))
+        }
+        Some(err) => match (case.retry_after_s.map(|w| w.min(86_400.0)), err.retry_after()) {
+            (Some(want), got) if err.is_retryable() && got.is_none_or(|g| g.as_secs_f64() + 1.0 < want) => {
+                Err(format!("retry after {want} s, got {got:?}: {}", err.to_json()))
+            }
+            _ => Ok(()),
+        },
+    }
+}
+
+#[test]
+fn every_real_response_comes_out_right_by_style_and_detected() {
+    let all = cases();
+    assert!(all.len() >= 240, "{} cases", all.len());
+    let mut failures = Vec::new();
+    for (place, case) in &all {
+        let style = style_of(&case.provider);
+        let readings: Vec<(&str, Option<Style>)> = match style {
+            Some(s) => vec![(s.as_str(), Some(s)), ("detected", None)],
+            None => vec![("detected", None)],
+        };
+        for (how, reading) in readings {
+            if let Err(why) = verdict(case, run(case, reading).as_ref()) {
+                failures.push(format!("{place} {} ({how}): {why}", case.id));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} readings wrong:\n{}", failures.len(), all.len() * 2, failures.join("\n"));
+}
+
+#[test]
+fn every_case_file_is_a_style_with_enough_cases() {
+    let all = cases();
+    for style in ["openai", "azure", "anthropic", "gemini", "vertex", "bedrock", "mistral", "cohere"] {
+        let style = Style::from_str(style).unwrap_or_else(|_| panic!("{style} is a style"));
+        let n = all.iter().filter(|(p, _)| p.starts_with(&format!("{}.jsonl", style.as_str()))).count();
+        assert!(n >= 15, "{style}: {n} cases of its own");
+    }
+}
