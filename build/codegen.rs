@@ -715,8 +715,8 @@ pub enum Loc {
     Body(Vec<Seg>, Vec<Transform>),
     /// A response header, by lowercase name.
     Header(String, Vec<Transform>),
-    /// The name of the stream event being read (an SSE `event:` or an event-stream
-    /// `:exception-type`/`:event-type`).
+    /// The name of the event-stream message being read (its `:exception-type` or
+    /// `:error-code`), as Amazon's binary event streams carry an exception's name.
     Event(Vec<Transform>),
 }
 
@@ -1932,6 +1932,7 @@ fn emit_reasons(o: &mut String, t: &Taxonomy) {
 pub const EXTRA_REASONS: &[(&str, &str)] = &[
     ("STREAM_DROPPED", "A stream that ended without its end marker."),
     ("STREAM_ERROR", "An error reported inside a stream."),
+    ("STREAM_CORRUPT", "A stream whose framing is broken, such as an event-stream checksum that does not match."),
 ];
 
 /// The `stream` sections as statics, and `stream_spec` to find a table's.

@@ -22,17 +22,23 @@ use http::{HeaderMap, StatusCode};
 /// ```
 pub fn detect(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Style> {
     let caps = Captures::read(body, &Limits::DEFAULT);
-    detect_in(caps.as_ref(), status, headers)
+    detect_in(caps.as_ref(), status, headers, None)
 }
 
-pub(crate) fn detect_in(caps: Option<&Captures<'_>>, status: StatusCode, headers: &HeaderMap) -> Option<Style> {
-    if caps.is_none_or(Captures::is_empty) && headers.is_empty() {
+/// [`detect`] on a body already read, inside a stream whose event has the name `event`.
+pub(crate) fn detect_in(
+    caps: Option<&Captures<'_>>,
+    status: StatusCode,
+    headers: &HeaderMap,
+    event: Option<&str>,
+) -> Option<Style> {
+    if caps.is_none_or(Captures::is_empty) && headers.is_empty() && event.is_none() {
         return None;
     }
     DETECT_ORDER.into_iter().find(|style| {
         let table = style.table();
         let Some(detect) = &table.detect else { return false };
-        let view = View { table, caps, headers, event: None, clock: Clock::System };
+        let view = View { table, caps, headers, event, clock: Clock::System };
         let facts = Facts::new(&view, status);
         let body = |loc: &Location| match (loc, caps) {
             (Location::Body { path, .. }, Some(c)) => c.get(*path),

@@ -45,6 +45,7 @@ mod code;
 mod detect;
 pub mod docs;
 mod error;
+mod eventstream;
 mod fallback;
 mod http;
 mod limits;

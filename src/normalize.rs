@@ -558,7 +558,7 @@ impl Normalizer {
         event: Option<&str>,
     ) -> NormalizedError {
         let caps = Captures::read(body, &self.limits);
-        let style = style.or_else(|| crate::detect::detect_in(caps.as_ref(), status, headers));
+        let style = style.or_else(|| crate::detect::detect_in(caps.as_ref(), status, headers, event));
         let table = style.map_or(StyleTable::generic(), Style::table);
         let view = View { table, caps: caps.as_ref(), headers, event, clock: self.clock };
         // A response without this table's envelope is read by status alone, with the table's
@@ -616,7 +616,7 @@ impl Normalizer {
         body: &[u8],
     ) -> Option<NormalizedError> {
         let caps = Captures::read(body, &self.limits)?;
-        let style = style.or_else(|| crate::detect::detect_in(Some(&caps), status, headers));
+        let style = style.or_else(|| crate::detect::detect_in(Some(&caps), status, headers, None));
         let table = style.map_or(StyleTable::generic(), Style::table);
         let view = View { table, caps: Some(&caps), headers, event: None, clock: self.clock };
         let facts = Facts::new(&view, status);

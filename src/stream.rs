@@ -39,6 +39,8 @@ pub(crate) struct StreamSpec {
 pub(crate) const STREAM_DROPPED: &str = "STREAM_DROPPED";
 /// The detail code added to an error found inside a stream.
 pub(crate) const STREAM_ERROR: &str = "STREAM_ERROR";
+/// The reason of a stream whose framing is broken (a checksum that does not match).
+pub(crate) const STREAM_CORRUPT: &str = "STREAM_CORRUPT";
 
 /// Where in a stream an error happened.
 ///
@@ -151,7 +153,7 @@ impl NormalizedError {
 
     fn stream_detail(&self) -> Option<&Detail> {
         self.details.iter().rev().find(|d| {
-            matches!(d.code.as_deref(), Some(STREAM_DROPPED | STREAM_ERROR)) && d.figures.contains_key("phase")
+            matches!(d.code.as_deref(), Some(STREAM_DROPPED | STREAM_ERROR | STREAM_CORRUPT)) && d.figures.contains_key("phase")
         })
     }
 }
@@ -168,18 +170,71 @@ impl NormalizedError {
 /// assert!(!is_event_stream(&HeaderMap::new(), br#"{"error": {"message": "no"}}"#));
 /// ```
 pub fn is_event_stream(headers: &HeaderMap, body: &[u8]) -> bool {
-    let typed = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().get(..17).is_some_and(|t| t.eq_ignore_ascii_case("text/event-stream")));
-    if typed {
-        return true;
+    match Framing::of(headers) {
+        Some(_) => true,
+        None => Framing::sniff(body).is_some(),
     }
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let start = body.iter().position(|b| !matches!(b, b'\r' | b'\n')).unwrap_or(body.len());
-    let body = &body[start..];
-    body.first() == Some(&b':')
-        || [&b"data:"[..], b"event:", b"id:", b"retry:"].iter().any(|field| body.starts_with(field))
+}
+
+/// How a stream's events are framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// Server-sent events (`text/event-stream`).
+    Sse,
+    /// One JSON value per line (`application/x-ndjson`; Ollama, Cohere v1).
+    Ndjson,
+    /// Amazon's binary `application/vnd.amazon.eventstream` (Bedrock).
+    EventStream,
+}
+
+impl Framing {
+    /// The framing a stream's `content-type` names, if it names one.
+    fn of(headers: &HeaderMap) -> Option<Framing> {
+        let ct = headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?.trim_start();
+        let is = |t: &str| ct.get(..t.len()).is_some_and(|p| p.eq_ignore_ascii_case(t));
+        if is("text/event-stream") {
+            Some(Framing::Sse)
+        } else if is("application/vnd.amazon.eventstream") {
+            Some(Framing::EventStream)
+        } else if is("application/x-ndjson") || is("application/jsonl") || is("application/json-seq") {
+            Some(Framing::Ndjson)
+        } else {
+            None
+        }
+    }
+
+    /// The framing a whole body shows in its first bytes: an SSE field or comment, an event
+    /// stream's prelude, or a JSON object on its first line followed by another line of JSON.
+    fn sniff(body: &[u8]) -> Option<Framing> {
+        if crate::eventstream::opens_a_stream(body, usize::MAX) {
+            return Some(Framing::EventStream);
+        }
+        let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+        let start = body.iter().position(|b| !matches!(b, b'\r' | b'\n')).unwrap_or(body.len());
+        let body = &body[start..];
+        if body.first() == Some(&b':')
+            || [&b"data:"[..], b"event:", b"id:", b"retry:"].iter().any(|field| body.starts_with(field))
+        {
+            return Some(Framing::Sse);
+        }
+        let mut lines = body.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty());
+        let first = lines.next()?;
+        let second = lines.next()?;
+        (first.first() == Some(&b'{')
+            && second.first() == Some(&b'{')
+            && serde_json::from_slice::<IgnoredAny>(first).is_ok())
+        .then_some(Framing::Ndjson)
+    }
+
+    /// The framing a chunked stream shows in its first byte, when no header named it: a
+    /// prelude starts with a zero byte (no message is 16 MiB long), a JSON line with `{`.
+    fn of_first_byte(b: u8) -> Framing {
+        match b {
+            0 => Framing::EventStream,
+            b'{' => Framing::Ndjson,
+            _ => Framing::Sse,
+        }
+    }
 }
 
 /// A JSON path probed in each event's data, and what finding it means.
@@ -262,6 +317,10 @@ pub struct StreamReader {
     pending_cr: bool,
     /// The first line is still to come (a byte order mark is stripped from it).
     first_line: bool,
+    /// How events are framed, once known.
+    framing: Option<Framing>,
+    /// The bytes of an event-stream message not yet complete.
+    frames: Vec<u8>,
     event: Vec<u8>,
     data: Vec<u8>,
     has_data: bool,
@@ -332,6 +391,8 @@ impl StreamReader {
             pending_cr: false,
             first_line: true,
             event: Vec::new(),
+            framing: Framing::of(headers),
+            frames: Vec::new(),
             data: Vec::new(),
             has_data: false,
             bare: Vec::new(),
@@ -350,6 +411,13 @@ impl StreamReader {
     pub fn push(&mut self, chunk: &[u8]) -> Option<StreamError> {
         if self.failed {
             return None;
+        }
+        if self.framing.is_none() {
+            let first = chunk.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+            self.framing = first.map(|b| Framing::of_first_byte(*b));
+        }
+        if self.framing == Some(Framing::EventStream) {
+            return self.push_frames(chunk);
         }
         let mut rest = chunk;
         if self.pending_cr && !rest.is_empty() {
@@ -386,6 +454,15 @@ impl StreamReader {
     pub fn finish(mut self) -> Option<StreamError> {
         if self.failed {
             return None;
+        }
+        if self.framing == Some(Framing::EventStream) {
+            // Messages are self-delimiting: a stream that ends on a message boundary is whole.
+            if self.frames.is_empty() && self.events > 0 {
+                return None;
+            }
+            let detail = self.stream_detail(STREAM_DROPPED);
+            let err = self.crate_error("The stream ended before its end marker", detail);
+            return Some(self.fail(err));
         }
         // A last event without its blank line still counts: recorded bodies often lack it.
         if (!self.line.is_empty() || self.dropped_line)
@@ -458,10 +535,91 @@ impl StreamReader {
             return None;
         }
         let mut line = std::mem::take(&mut self.line);
+        if self.framing == Some(Framing::Ndjson) {
+            // Each line is a whole event.
+            self.first_line = false;
+            self.data.clear();
+            self.data.extend_from_slice(line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line));
+            self.has_data = true;
+            line.clear();
+            self.line = line;
+            return self.dispatch();
+        }
         self.field(&line);
         line.clear();
         self.line = line;
         None
+    }
+
+    /// Reads the event-stream messages that `chunk` completes.
+    fn push_frames(&mut self, chunk: &[u8]) -> Option<StreamError> {
+        use crate::eventstream::{PRELUDE, decode, frame_len};
+        self.frames.extend_from_slice(chunk);
+        let mut at = 0;
+        let mut found = None;
+        while self.frames.len() - at >= PRELUDE {
+            let bytes = &self.frames[at..];
+            let len = match frame_len(bytes, self.cap()) {
+                Ok(len) => len,
+                Err(e) => {
+                    found = Some(self.corrupt(e.0));
+                    break;
+                }
+            };
+            if bytes.len() < len {
+                break;
+            }
+            let frame = self.frames[at..at + len].to_vec();
+            at += len;
+            let msg = match decode(&frame) {
+                Ok(m) => m,
+                Err(e) => {
+                    found = Some(self.corrupt(e.0));
+                    break;
+                }
+            };
+            if let Some(err) = self.message(&msg) {
+                found = Some(err);
+                break;
+            }
+        }
+        self.frames.drain(..at);
+        found.map(|e| self.fail(e))
+    }
+
+    /// One event-stream message: an exception or error is normalized with the event's name;
+    /// an event counts as output when it carries generated content.
+    fn message(&mut self, msg: &crate::eventstream::Message<'_>) -> Option<NormalizedError> {
+        let name = msg.name.unwrap_or("");
+        let err = match msg.message_type {
+            Some("exception") => Some(self.normalizer.normalize_event(
+                self.style,
+                self.status,
+                &self.headers,
+                msg.payload,
+                Some(name),
+            )),
+            Some("error") => {
+                let body = serde_json::json!({ "message": msg.error_message.unwrap_or("") }).to_string();
+                Some(self.normalizer.normalize_event(self.style, self.status, &self.headers, body.as_bytes(), Some(name)))
+            }
+            _ => None,
+        };
+        if let Some(mut err) = err {
+            self.stamp(&mut err);
+            return Some(err);
+        }
+        self.events += 1;
+        if !self.done && matches!(name, "chunk" | "contentBlockDelta") {
+            self.output_events += 1;
+        }
+        None
+    }
+
+    /// A stream whose framing is broken: the generation cannot be trusted.
+    fn corrupt(&self, why: &str) -> NormalizedError {
+        let detail = self.stream_detail(STREAM_CORRUPT);
+        self.crate_error(&format!("The stream is corrupt: {why}"), detail)
     }
 
     /// One `field: value` line of the current event.
@@ -582,8 +740,7 @@ impl StreamReader {
     /// The error in the current event's data, read with the style's rules.
     fn payload_error(&self) -> NormalizedError {
         let data = &self.data;
-        let name = std::str::from_utf8(&self.event).ok().filter(|n| !n.is_empty());
-        let mut err = self.normalizer.normalize_event(self.style, self.status, &self.headers, data, name);
+        let mut err = self.normalizer.normalize(self.style, self.status, &self.headers, data);
         let json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         if !json && let Ok(text) = std::str::from_utf8(data) {
             let message = clean(text, self.normalizer.limits().max_message_bytes);

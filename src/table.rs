@@ -76,7 +76,7 @@ pub enum Location {
         /// Transforms applied to the value.
         then: &'static [Transform],
     },
-    /// The name of the stream event being read.
+    /// The name of the event-stream message being read (its `:exception-type` or `:error-code`).
     Event {
         /// Transforms applied to the value.
         then: &'static [Transform],
