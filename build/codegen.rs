@@ -614,8 +614,17 @@ impl Taxonomy {
         }
         let details = chain.iter().flat_map(|s| s.details.iter().cloned()).collect();
         let stream = chain.iter().find_map(|s| s.stream.clone());
-        let mut rules: Vec<RuleRow> =
-            chain.iter().flat_map(|s| s.rules.iter().filter(|r| !r.when.is_status_only()).cloned()).collect();
+        // Structured rules first (a field's value decides, possibly refined by a phrase), then
+        // those that test only the status and a phrase, each tier the style's own before its
+        // ancestors': a phrase never wins against an inherited structured value.
+        let structured = |r: &&RuleRow| r.when.0.iter().any(|(k, t)| k != "status" && !matches!(t, Test::Contains(_)));
+        let mut rules: Vec<RuleRow> = chain
+            .iter()
+            .flat_map(|s| s.rules.iter().filter(structured).cloned())
+            .chain(chain.iter().flat_map(|s| {
+                s.rules.iter().filter(|r| !r.when.is_status_only() && !structured(r)).cloned()
+            }))
+            .collect();
         let mut fallbacks: Vec<RuleRow> = Vec::new();
         let generic = (style.style != "generic").then_some(&self.generic);
         for s in chain.iter().copied().chain(generic) {
@@ -1826,7 +1835,7 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     o.push_str(
         "#[derive(strum::EnumIter, strum::EnumCount, strum::EnumString, strum::IntoStaticStr, strum::Display)]\n",
     );
-    o.push_str("#[serde(rename_all = \"lowercase\")]\n#[strum(serialize_all = \"lowercase\", ascii_case_insensitive)]\npub enum Style {\n");
+    o.push_str("#[serde(rename_all = \"lowercase\")]\n#[strum(serialize_all = \"lowercase\", ascii_case_insensitive)]\n#[non_exhaustive]\npub enum Style {\n");
     for s in &t.styles {
         doc_lines(
             &mut o,

@@ -114,12 +114,14 @@ impl<'a> Captures<'a> {
             parsed: [const { OnceCell::new() }; ANCHOR_COUNT],
             keep: keep(limits.max_message_bytes).max(CLASSIFY_BYTES),
         };
-        if let Some(a) = root.anchor {
+        // The root is kept whole only when it is an array: the paths that start with `*` read
+        // a top-level array (an object's members are reached by their keys).
+        if let Some(a) = root.anchor
+            && *first == b'['
+        {
             let raw: &RawValue = serde_json::from_slice(body).ok()?;
             caps.anchors[a] = Some(raw);
-            if *first == b'[' {
-                return Some(caps);
-            }
+            return Some(caps);
         }
         let mut de = serde_json::Deserializer::from_slice(body);
         let walker = Walker { caps: &mut caps, node: root, limits };
@@ -291,7 +293,7 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
                                 caps.anchors[i] = None;
                                 caps.parsed[i] = OnceCell::new();
                             }
-                            caps.anchors[a] = Some(raw);
+                            caps.anchors[a] = Some(raw).filter(|r| r.get() != "null");
                             let mut de = serde_json::Deserializer::from_str(raw.get());
                             Walker { caps: &mut *caps, node, limits: self.limits }
                                 .deserialize(&mut de)

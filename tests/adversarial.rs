@@ -30,6 +30,22 @@ fn each_style(status: u16, headers: &HeaderMap, body: &[u8]) -> Vec<NormalizedEr
         .collect()
 }
 
+/// Like [`each_style`], with the reading beside each result.
+fn each_reading(status: u16, headers: &HeaderMap, body: &[u8]) -> Vec<(Option<Style>, NormalizedError)> {
+    styles().into_iter().zip(each_style(status, headers, body)).collect()
+}
+
+/// A reading's fallback by status: the first status-only rule of its compiled table.
+fn fallback(style: Option<Style>, status: u16) -> ErrorCode {
+    let table = style.map_or(llm_error_taxonomy::table::StyleTable::generic(), Style::table);
+    let status = if (400..=599).contains(&status) { status } else { 500 };
+    table
+        .rules
+        .iter()
+        .find(|r| r.when.is_status_only() && r.when.status().iter().any(|p| p.matches(status)))
+        .map_or(ErrorCode::InternalError, |r| r.then.code)
+}
+
 /// The code of a response with no usable body: by status alone.
 fn by_status(status: u16) -> ErrorCode {
     let n = normalizer();
@@ -256,16 +272,19 @@ fn an_empty_body_is_classified_by_status() {
         (429, ErrorCode::RateLimited),
         (500, ErrorCode::GenerationFailed),
         (502, ErrorCode::ModelUnavailable),
-        (503, ErrorCode::ServiceUnavailable),
+        (503, ErrorCode::ModelUnavailable),
         (504, ErrorCode::GenerationTimeout),
         (529, ErrorCode::ModelOverloaded),
         (599, ErrorCode::InternalError),
         (200, ErrorCode::GenerationFailed),
     ];
     for (status, want) in table {
+        // The generic reading gives the policy's table; each style its own fallbacks.
+        assert_eq!(fallback(None, status), want, "{status}");
         for body in [&b""[..], b"   \r\n\t ", b"{}"] {
-            for err in each_style(status, &HeaderMap::new(), body) {
-                assert_eq!(err.code(), want, "{status} {:?}", String::from_utf8_lossy(body));
+            for (style, err) in each_reading(status, &HeaderMap::new(), body) {
+                let want = fallback(style, status);
+                assert_eq!(err.code(), want, "{style:?} {status} {:?}", String::from_utf8_lossy(body));
                 assert_eq!(err.message(), want.default_message());
             }
         }
@@ -285,8 +304,8 @@ fn null_everywhere_is_absent() {
         assert!(err.details().iter().all(|d| d.field.is_none() && d.message.is_none()));
     }
     for body in ["null", r#"{"error": null}"#, r#"{"error": {"details": [null, null]}}"#, "[null]"] {
-        for err in each_style(503, &HeaderMap::new(), body.as_bytes()) {
-            assert_eq!(err.code(), ErrorCode::ServiceUnavailable, "{body}");
+        for (style, err) in each_reading(503, &HeaderMap::new(), body.as_bytes()) {
+            assert_eq!(err.code(), fallback(style, 503), "{style:?} {body}");
         }
     }
 }
@@ -346,11 +365,12 @@ fn an_html_error_page_from_a_proxy_is_read_by_status() {
 <p>{"error": {"code": "spending_limit_exceeded"}}</p></body>
 </html>"#;
     let h = headers(&[("content-type", "text/html"), ("x-request-id", "req_html")]);
-    for err in each_style(502, &h, page) {
-        assert_eq!(err.code(), ErrorCode::ModelUnavailable);
-        assert_eq!(err.message(), ErrorCode::ModelUnavailable.default_message());
+    for (style, err) in each_reading(502, &h, page) {
+        assert_eq!(err.code(), fallback(style, 502), "{style:?}");
+        assert_eq!(err.message(), fallback(style, 502).default_message());
         assert_eq!(err.upstream().code, None);
     }
+    assert_eq!(fallback(None, 502), ErrorCode::ModelUnavailable);
     assert_eq!(one(None, 502, &h, page).style(), None);
     assert_eq!(one(Some(Style::ModelBridge), 502, &h, page).style(), Some(Style::ModelBridge));
     assert_eq!(one(Some(Style::ModelBridge), 502, &h, page).request_id(), Some("req_html"));
