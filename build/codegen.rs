@@ -399,7 +399,9 @@ impl<'de> Deserialize<'de> for Test {
                 match tests.len() {
                     1 => Ok(tests.remove(0)),
                     0 => Err(D::Error::custom("a test needs one of equals, starts_with, contains, status, present")),
-                    _ => Err(D::Error::custom("one test per field: give one of equals, starts_with, contains, status, present")),
+                    _ => Err(D::Error::custom(
+                        "one test per field: give one of equals, starts_with, contains, status, present",
+                    )),
                 }
             }
         }
@@ -607,7 +609,10 @@ impl Taxonomy {
                 .collect();
             let own = fields.remove("retry_after").unwrap_or_default();
             let mut all = headers;
-            all.extend(own.into_iter().filter(|l| !l.starts_with("header:") || !self.generic.fields["retry_after"].contains(l)));
+            all.extend(
+                own.into_iter()
+                    .filter(|l| !l.starts_with("header:") || !self.generic.fields["retry_after"].contains(l)),
+            );
             if !all.is_empty() {
                 fields.insert("retry_after".to_owned(), all);
             }
@@ -621,9 +626,11 @@ impl Taxonomy {
         let mut rules: Vec<RuleRow> = chain
             .iter()
             .flat_map(|s| s.rules.iter().filter(structured).cloned())
-            .chain(chain.iter().flat_map(|s| {
-                s.rules.iter().filter(|r| !r.when.is_status_only() && !structured(r)).cloned()
-            }))
+            .chain(
+                chain
+                    .iter()
+                    .flat_map(|s| s.rules.iter().filter(|r| !r.when.is_status_only() && !structured(r)).cloned()),
+            )
             .collect();
         let mut fallbacks: Vec<RuleRow> = Vec::new();
         let generic = (style.style != "generic").then_some(&self.generic);
@@ -1296,7 +1303,11 @@ fn validate_style(
                 .flat_map(|s| s.rules.iter().map(move |r| (s, r)))
                 .find(|(_, r)| r.when == rule.when && r.then == rule.then)
             {
-                out.push(file, place.clone(), format!("copies the fallback {:?} of {}: leave it out", from.1.name, from.0.style));
+                out.push(
+                    file,
+                    place.clone(),
+                    format!("copies the fallback {:?} of {}: leave it out", from.1.name, from.0.style),
+                );
             }
         }
         for (j, earlier) in style.rules[..i].iter().enumerate() {
@@ -1318,7 +1329,9 @@ fn validate_style(
     // Every style inherits the generic table's fallbacks: only the generic one must cover all.
     let uncovered: Vec<u16> = (400..=599)
         .filter(|_| style.style == "generic")
-        .filter(|s| !effective.rules.iter().any(|r| r.when.is_status_only() && r.when.status().iter().any(|p| p.matches(*s))))
+        .filter(|s| {
+            !effective.rules.iter().any(|r| r.when.is_status_only() && r.when.status().iter().any(|p| p.matches(*s)))
+        })
         .collect();
     if !uncovered.is_empty() {
         out.push(
@@ -1638,7 +1651,11 @@ fn condition(c: &Condition) -> String {
         .into_iter()
         .chain(c.0.iter().filter(|(k, _)| *k != "status").map(|(k, t)| (k.as_str(), t)))
         .map(|(k, t)| {
-            let subject = if k == "status" { "Subject::Status".to_owned() } else { format!("Subject::Field(Field::{})", camel(k)) };
+            let subject = if k == "status" {
+                "Subject::Status".to_owned()
+            } else {
+                format!("Subject::Field(Field::{})", camel(k))
+            };
             let op = match t {
                 Test::Equals(v) => format!("Op::Equals({})", str_list(v)),
                 Test::StartsWith(v) => format!("Op::StartsWith({})", str_list(v)),
@@ -1659,7 +1676,15 @@ fn opt_str(s: &Option<String>) -> String {
     }
 }
 
-fn emit_table(o: &mut String, t: &Taxonomy, raw: &StyleFile, ident: &str, variant: Option<&str>, file: &str, paths: &BodyPaths) {
+fn emit_table(
+    o: &mut String,
+    t: &Taxonomy,
+    raw: &StyleFile,
+    ident: &str,
+    variant: Option<&str>,
+    file: &str,
+    paths: &BodyPaths,
+) {
     let style = t.effective(raw);
     let _ = writeln!(o, "/// The `{}` table ({file}), with what it inherits.", style.style);
     let _ = writeln!(o, "pub static {ident}: StyleTable = StyleTable {{");
@@ -1854,10 +1879,9 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     }
     o.push_str("        }\n    }\n}\n\n");
 
-    for (what, ident, list) in [
-        ("captured", "BODY_PATHS", &paths.leaves),
-        ("whose raw JSON is captured", "ANCHORS", &paths.anchors),
-    ] {
+    for (what, ident, list) in
+        [("captured", "BODY_PATHS", &paths.leaves), ("whose raw JSON is captured", "ANCHORS", &paths.anchors)]
+    {
         let _ = writeln!(o, "/// Every body path {what}, as segments; `Location` indexes this.");
         let _ = writeln!(o, "pub(crate) static {ident}: [&[&str]; {}] = [", list.len());
         for p in list.iter() {
@@ -1929,7 +1953,12 @@ fn emit_reasons(o: &mut String, t: &Taxonomy) {
     }
     for (r, users) in reasons {
         let doc = EXTRA_REASONS.iter().find(|e| e.0 == r).map_or_else(
-            || format!("Given by the rules of {}.", users.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")),
+            || {
+                format!(
+                    "Given by the rules of {}.",
+                    users.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+                )
+            },
             |e| e.1.to_owned(),
         );
         let _ = writeln!(o, "    /// {doc}\n    pub const {r}: &str = {r:?};");

@@ -157,7 +157,11 @@ mod tests {
     #[test]
     fn decodes_an_exception_frame() {
         let f = frame(
-            &[(":message-type", "exception"), (":exception-type", "throttlingException"), (":content-type", "application/json")],
+            &[
+                (":message-type", "exception"),
+                (":exception-type", "throttlingException"),
+                (":content-type", "application/json"),
+            ],
             br#"{"message":"Too many requests"}"#,
         );
         assert!(opens_a_stream(&f, 1 << 20));

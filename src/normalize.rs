@@ -233,7 +233,11 @@ fn transform<'x>(v: Value<'x>, t: Transform, view: &View<'_, '_>) -> Option<Valu
             Value::Int(_) | Value::Float(_) => Some(v),
             Value::Str(s) => {
                 let n: f64 = s.trim().parse().ok()?;
-                n.is_finite().then_some(if n.fract() == 0.0 && n.abs() < 1e15 { Value::Int(n as i64) } else { Value::Float(n) })
+                n.is_finite().then_some(if n.fract() == 0.0 && n.abs() < 1e15 {
+                    Value::Int(n as i64)
+                } else {
+                    Value::Float(n)
+                })
             }
             _ => None,
         },
@@ -388,7 +392,9 @@ fn declared_details(view: &View<'_, '_>, limits: &Limits, out: &mut Vec<Detail>)
         };
         let entries: Vec<(Option<&str>, &serde_json::Map<String, J>)> = match (value, spec.keyed) {
             (Some(J::Array(a)), false) => a.iter().filter_map(|e| Some((None, e.as_object()?))).collect(),
-            (Some(J::Object(m)), true) => m.iter().filter_map(|(k, e)| Some((Some(k.as_str()), e.as_object()?))).collect(),
+            (Some(J::Object(m)), true) => {
+                m.iter().filter_map(|(k, e)| Some((Some(k.as_str()), e.as_object()?))).collect()
+            }
             _ => continue,
         };
         for (key, entry) in entries {
@@ -399,7 +405,9 @@ fn declared_details(view: &View<'_, '_>, limits: &Limits, out: &mut Vec<Detail>)
                 continue;
             }
             let member = |m: Option<&str>| m.and_then(|m| entry.get(m)?.as_str());
-            let short = |s: Option<&str>| s.map(|s| clean(cap(s, CLASSIFY_BYTES), limits.max_field_bytes)).filter(|s| !s.is_empty());
+            let short = |s: Option<&str>| {
+                s.map(|s| clean(cap(s, CLASSIFY_BYTES), limits.max_field_bytes)).filter(|s| !s.is_empty())
+            };
             let mut d = Detail {
                 field: short(member(spec.field)),
                 code: short(key.or(member(spec.code))),
@@ -621,7 +629,10 @@ impl Normalizer {
         let view = View { table, caps: Some(&caps), headers, event: None, clock: self.clock };
         let facts = Facts::new(&view, status);
         let failed = view.has_envelope()
-            || table.rules.iter().any(|r| !r.when.is_status_only() && r.when.status().is_empty() && facts.satisfy(&r.when));
+            || table
+                .rules
+                .iter()
+                .any(|r| !r.when.is_status_only() && r.when.status().is_empty() && facts.satisfy(&r.when));
         failed.then(|| self.build(style, status, &view, true))
     }
 

@@ -160,7 +160,7 @@ pub(crate) fn parse_duration(s: &str) -> Option<f64> {
 
 /// Unix seconds of a civil date and time, or `None` for one that does not exist.
 fn unix(year: u64, month: u64, day: u64, h: u64, m: u64, sec: u64) -> Option<u64> {
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days_in = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,

@@ -153,7 +153,8 @@ impl NormalizedError {
 
     fn stream_detail(&self) -> Option<&Detail> {
         self.details.iter().rev().find(|d| {
-            matches!(d.code.as_deref(), Some(STREAM_DROPPED | STREAM_ERROR | STREAM_CORRUPT)) && d.figures.contains_key("phase")
+            matches!(d.code.as_deref(), Some(STREAM_DROPPED | STREAM_ERROR | STREAM_CORRUPT))
+                && d.figures.contains_key("phase")
         })
     }
 }
@@ -592,16 +593,18 @@ impl StreamReader {
     fn message(&mut self, msg: &crate::eventstream::Message<'_>) -> Option<NormalizedError> {
         let name = msg.name.unwrap_or("");
         let err = match msg.message_type {
-            Some("exception") => Some(self.normalizer.normalize_event(
-                self.style,
-                self.status,
-                &self.headers,
-                msg.payload,
-                Some(name),
-            )),
+            Some("exception") => {
+                Some(self.normalizer.normalize_event(self.style, self.status, &self.headers, msg.payload, Some(name)))
+            }
             Some("error") => {
                 let body = serde_json::json!({ "message": msg.error_message.unwrap_or("") }).to_string();
-                Some(self.normalizer.normalize_event(self.style, self.status, &self.headers, body.as_bytes(), Some(name)))
+                Some(self.normalizer.normalize_event(
+                    self.style,
+                    self.status,
+                    &self.headers,
+                    body.as_bytes(),
+                    Some(name),
+                ))
             }
             _ => None,
         };

@@ -40,11 +40,7 @@ fn label(style: Option<Style>) -> &'static str {
 
 /// The first body path where `style` reads `field`.
 fn path_of(style: Option<Style>, field: Field) -> Option<String> {
-    table(style)
-        .locations(field)
-        .iter()
-        .find(|l| matches!(l, Location::Body { then: [], .. }))
-        .map(|l| l.path())
+    table(style).locations(field).iter().find(|l| matches!(l, Location::Body { then: [], .. })).map(|l| l.path())
 }
 
 /// A body in `style`'s own envelope, each field at the first body path the table reads it from.
@@ -170,16 +166,18 @@ fn policy_1_structured_fields_decide_first() {
         // Never against the status: at any status its rule does not name, a message phrase
         // classifies exactly like a neutral message (unless another phrase rule of that status
         // applies). Checked for the rules that test only the status and the message.
-        let status_phrase = |r: &&Rule| {
-            r.when.tests.len() == 2 && !r.when.status().is_empty() && message_phrases(r).is_some()
-        };
+        let status_phrase =
+            |r: &&Rule| r.when.tests.len() == 2 && !r.when.status().is_empty() && message_phrases(r).is_some();
         for rule in t.rules.iter().filter(status_phrase) {
             for phrase in message_phrases(rule).unwrap_or_default() {
                 let text = format!("Upstream said: {phrase}.");
                 for status in 400..=599u16 {
                     let first = t.rules.iter().filter(status_phrase).find(|r| {
                         status_matches(r.when.status(), status)
-                            && message_phrases(r).unwrap_or_default().iter().any(|p| text.to_ascii_lowercase().contains(p))
+                            && message_phrases(r)
+                                .unwrap_or_default()
+                                .iter()
+                                .any(|p| text.to_ascii_lowercase().contains(p))
                     });
                     assert!(
                         first.is_some() || !status_matches(rule.when.status(), status),
@@ -247,9 +245,7 @@ fn simple_holds(rule: &Rule, status: u16, fields: &[(Field, Value)]) -> bool {
             match op {
                 Op::Equals(e) => v.as_str().is_some_and(|v| e.contains(&v)),
                 Op::Status(p) => v.as_u64().is_some_and(|n| status_matches(p, n as u16)),
-                Op::Contains(p) => {
-                    v.as_str().is_some_and(|v| p.iter().any(|p| v.to_ascii_lowercase().contains(p)))
-                }
+                Op::Contains(p) => v.as_str().is_some_and(|v| p.iter().any(|p| v.to_ascii_lowercase().contains(p))),
                 _ => false,
             }
         }

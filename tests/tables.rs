@@ -104,14 +104,15 @@ fn every_code_is_reachable_from_a_rule_and_by_normalizing() {
     let eff_all = Effective::new(&t);
     for code in ErrorCode::iter() {
         // A rule a body can be built for, written at the style's plain paths.
-        let found = table::all().zip(t.styles.iter().chain(std::iter::once(&t.generic))).find_map(|(compiled, json)| {
-            let eff = t.effective(json);
-            eff.rules.iter().filter(|r| r.then.code == code.as_str() && r.deprecated.is_none()).find_map(|r| {
-                let (status, body) = build_case(&eff, &r.when)?;
-                let want = plain_classify(&eff_all, compiled.style.map(Style::as_str), status, body.as_ref());
-                (want.0 == code.as_str()).then(|| (compiled, r.name.clone(), status, body))
-            })
-        });
+        let found =
+            table::all().zip(t.styles.iter().chain(std::iter::once(&t.generic))).find_map(|(compiled, json)| {
+                let eff = t.effective(json);
+                eff.rules.iter().filter(|r| r.then.code == code.as_str() && r.deprecated.is_none()).find_map(|r| {
+                    let (status, body) = build_case(&eff, &r.when)?;
+                    let want = plain_classify(&eff_all, compiled.style.map(Style::as_str), status, body.as_ref());
+                    (want.0 == code.as_str()).then(|| (compiled, r.name.clone(), status, body))
+                })
+            });
         let (compiled, name, status, body) = found.unwrap_or_else(|| panic!("no buildable rule produces {code}"));
         let bytes = body.map(|b| serde_json::to_vec(&b).expect("json")).unwrap_or_default();
         let err = normalize(compiled.style, StatusCode::from_u16(status).expect("status"), &HeaderMap::new(), &bytes);
@@ -300,7 +301,9 @@ fn as_status(v: &Value) -> Option<u16> {
 fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.as_i64().map_or_else(|| n.as_f64().map_or(String::new(), |f| f.to_string()), |i| i.to_string())),
+        Value::Number(n) => {
+            Some(n.as_i64().map_or_else(|| n.as_f64().map_or(String::new(), |f| f.to_string()), |i| i.to_string()))
+        }
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
@@ -434,9 +437,11 @@ fn compiled_rules_agree_with_a_plain_reading_of_the_json_tables() {
                     codegen::Test::Contains(v) => {
                         v.iter().map(|p| json!(format!("Upstream says: {}!", p.to_ascii_uppercase()))).collect()
                     }
-                    codegen::Test::Status(p) => {
-                        p.iter().filter_map(|p| p.to_string().replace("xx", "00").parse::<u16>().ok()).map(|n| json!(n)).collect()
-                    }
+                    codegen::Test::Status(p) => p
+                        .iter()
+                        .filter_map(|p| p.to_string().replace("xx", "00").parse::<u16>().ok())
+                        .map(|n| json!(n))
+                        .collect(),
                     codegen::Test::Present(_) => vec![json!("present")],
                 };
                 for v in vs {
@@ -463,7 +468,12 @@ fn compiled_rules_agree_with_a_plain_reading_of_the_json_tables() {
         list.sort_by_key(|b| b.to_string());
         list.dedup();
     }
-    assert!(bodies.len() > 300 && pairs.len() > 1000, "the tables mention values: {} bodies, {} pairs", bodies.len(), pairs.len());
+    assert!(
+        bodies.len() > 300 && pairs.len() > 1000,
+        "the tables mention values: {} bodies, {} pairs",
+        bodies.len(),
+        pairs.len()
+    );
 
     // Every case: (status, body), with no body meaning an empty one.
     let mut cases: Vec<(u16, Option<Value>)> = Vec::new();

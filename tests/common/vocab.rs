@@ -3,8 +3,8 @@
 //! order and duplicate keys: the generated inputs of the structured fuzz target and of the
 //! property tests are built from these, so no provider knowledge is written down twice.
 
-use llm_error_taxonomy::{ErrorCode, Field};
 use llm_error_taxonomy::table::{self, Condition, Location, Op, StatusPattern, Subject};
+use llm_error_taxonomy::{ErrorCode, Field};
 use std::sync::OnceLock;
 use strum::IntoEnumIterator;
 
@@ -44,7 +44,8 @@ pub fn vocab() -> &'static Vocab {
         };
         let add_location = |v: &mut Vocab, loc: Location| match loc {
             Location::Body { .. } => {
-                let path: Vec<String> = loc.path().split('|').next().unwrap_or_default().split('.').map(str::to_owned).collect();
+                let path: Vec<String> =
+                    loc.path().split('|').next().unwrap_or_default().split('.').map(str::to_owned).collect();
                 v.segments.extend(path.iter().cloned());
                 v.paths.push(path);
             }
