@@ -142,7 +142,7 @@ fn unknown_or_malformed_envelopes_do_not_parse() {
         json!({"error": {"message": "m"}}),
         json!({"error": {"code": "RATE_LIMITED"}}),
         json!({"error": {"code": "RATE_LIMITED", "message": "m", "colour": "red"}}),
-        json!({"error": {"code": "RATE_LIMITED", "message": "m", "upstream": {"style": "openai"}}}),
+        json!({"error": {"code": "RATE_LIMITED", "message": "m", "upstream": {"style": "no-such-style"}}}),
         json!({"error": {"code": "RATE_LIMITED", "message": "m", "retry_after": -1}}),
         json!({"code": "RATE_LIMITED", "message": "m"}),
         json!({"error": "RATE_LIMITED"}),

@@ -372,7 +372,8 @@ fn the_tool_reads_streams_in_jsonl_and_by_content_type() {
     let dropped: NormalizedError = serde_json::from_str(&printed[1]).unwrap();
     assert_eq!(dropped.reason(), Some("STREAM_DROPPED"));
     let outage: NormalizedError = serde_json::from_str(&printed[2]).unwrap();
-    assert_eq!(outage.code(), ErrorCode::ServiceUnavailable);
+    // A provider's 503 with no body: the provider cannot serve (the policy's fallback table).
+    assert_eq!(outage.code(), ErrorCode::ModelUnavailable);
 }
 
 #[allow(dead_code)]
@@ -407,7 +408,7 @@ fn a_broken_stream_section_fails_the_build() {
     let problems = codegen::load(&root).unwrap_err().to_string();
     std::fs::remove_dir_all(&root).unwrap();
     for want in [
-        "taxonomy/providers/moltbotden.json: stream: a stream section needs `done` payloads or `end_events`",
+        "taxonomy/providers/moltbotden.json: stream: a stream section needs `done` payloads, `end_events` or `done_finish_reasons`",
         "bad error_paths path \"error..code\"",
         "bad output path \"choices.[0].delta\"",
         "`finish_reason` and `error_finish_reasons` go together",
