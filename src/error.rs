@@ -152,6 +152,27 @@ impl Upstream {
 }
 
 impl NormalizedError {
+    /// Calls `f` on every string the error emits (message, details, request id, upstream facts).
+    pub(crate) fn map_strings(&mut self, f: &mut dyn FnMut(&mut String)) {
+        f(&mut self.message);
+        for d in &mut self.details {
+            for s in [&mut d.field, &mut d.code, &mut d.message].into_iter().flatten() {
+                f(s);
+            }
+            for v in d.figures.values_mut() {
+                if let serde_json::Value::String(s) = v {
+                    f(s);
+                }
+            }
+        }
+        for s in [&mut self.request_id, &mut self.upstream.code, &mut self.upstream.type_, &mut self.upstream.provider]
+            .into_iter()
+            .flatten()
+        {
+            f(s);
+        }
+    }
+
     /// An error with `code` and the code's default message, for a gateway's own failures.
     ///
     /// ```

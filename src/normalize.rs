@@ -50,6 +50,8 @@ pub struct Normalizer {
     limits: Limits,
     clock: Clock,
     overrides: Vec<Override>,
+    /// Secret formats a gateway added at run time: a prefix and the fewest token characters.
+    secrets: Vec<(String, usize)>,
 }
 
 /// A run-time remapping to another code, set with [`Normalizer::remap_reason`] or
@@ -438,7 +440,8 @@ fn declared_details(view: &View<'_, '_>, limits: &Limits, out: &mut Vec<Detail>)
 
 impl Normalizer {
     /// The default normalizer, usable in `const` context.
-    pub const DEFAULT: Normalizer = Normalizer { limits: Limits::DEFAULT, clock: Clock::System, overrides: Vec::new() };
+    pub const DEFAULT: Normalizer =
+        Normalizer { limits: Limits::DEFAULT, clock: Clock::System, overrides: Vec::new(), secrets: Vec::new() };
 
     /// A normalizer with default limits and the system clock.
     pub fn new() -> Self {
@@ -509,6 +512,38 @@ impl Normalizer {
         self.overrides
             .push(Override { when: OverrideWhen::UpstreamCode(style.into(), upstream_code.to_owned()), to: code });
         self
+    }
+
+    /// Also redacts secrets that start with `prefix` followed by at least `min_len` token
+    /// characters (letters, digits, `_` and `-`), beside the formats of `taxonomy/secrets.json`:
+    /// a gateway's own keys, or a provider's the tables do not list yet.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{Normalizer, Style};
+    /// use http::{HeaderMap, StatusCode};
+    ///
+    /// let normalizer = Normalizer::new().redact_secret_format("acme_", 16);
+    /// let body = br#"{"error": {"message": "Key acme_0123456789abcdef0123 was revoked", "code": "invalid_api_key"}}"#;
+    /// let err = normalizer.normalize(Some(Style::OpenAI), StatusCode::UNAUTHORIZED, &HeaderMap::new(), body);
+    /// assert_eq!(err.message(), "Key acme_**** was revoked");
+    /// ```
+    #[must_use]
+    pub fn redact_secret_format(mut self, prefix: &str, min_len: usize) -> Self {
+        if !prefix.is_empty() {
+            self.secrets.push((prefix.to_owned(), min_len));
+        }
+        self
+    }
+
+    /// Applies the run-time secret formats to everything `err` emits.
+    pub(crate) fn redact_extra(&self, err: &mut NormalizedError) {
+        if !self.secrets.is_empty() {
+            err.map_strings(&mut |s| {
+                if let Cow::Owned(o) = crate::redact::redact_formats(s, &self.secrets) {
+                    *s = o;
+                }
+            });
+        }
     }
 
     /// The limits in force.
@@ -606,8 +641,16 @@ impl Normalizer {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Option<NormalizedError> {
+        let error_status = status.is_client_error() || status.is_server_error();
         if crate::stream::is_event_stream(headers, body) {
-            return self.normalize_stream(style, status, headers, body).map(crate::StreamError::into_error);
+            let found = self.normalize_stream(style, status, headers, body).map(crate::StreamError::into_error);
+            // An error status is the error, unless its stream reports a more precise one.
+            return match found {
+                Some(err) if !error_status || err.reason() != Some(crate::table::reason::STREAM_DROPPED) => Some(err),
+                _ if error_status => Some(self.normalize(style, status, headers, body)),
+                None => None,
+                Some(err) => Some(err),
+            };
         }
         if !status.is_success() {
             return Some(self.normalize(style, status, headers, body));
@@ -693,7 +736,7 @@ impl Normalizer {
         };
         let short = |s: Option<Cow<'_, str>>| s.map(|s| clean(&s, limits.max_field_bytes)).filter(|s| !s.is_empty());
         let type_ = facts.get(Field::Type).and_then(Value::to_text);
-        NormalizedError {
+        let mut err = NormalizedError {
             code,
             message: message_text.unwrap_or_else(|| code.default_message().to_owned()),
             details,
@@ -708,6 +751,8 @@ impl Normalizer {
                 upstream_status: facts.get(Field::UpstreamStatus).and_then(Value::as_status),
                 should_retry: facts.get(Field::ShouldRetry).and_then(flag),
             },
-        }
+        };
+        self.redact_extra(&mut err);
+        err
     }
 }

@@ -185,6 +185,45 @@ fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
     }
 }
 
+/// Replaces every secret of the run-time `formats` (a prefix and the fewest token characters
+/// after it) with its prefix and `****`, as [`redact`] does for the tables' formats.
+pub(crate) fn redact_formats<'t>(text: &'t str, formats: &[(String, usize)]) -> Cow<'t, str> {
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let (mut copied, mut i) = (0, 0);
+    while i < bytes.len() {
+        let at_word = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        let hit = at_word
+            .then(|| {
+                formats.iter().find_map(|(prefix, min)| {
+                    let start = i + prefix.len();
+                    (bytes.get(i..start) == Some(prefix.as_bytes())).then(|| {
+                        let end = bytes[start..].iter().position(|&b| !is_token_byte(b, "")).map_or(bytes.len(), |n| start + n);
+                        (end - start >= (*min).max(1)).then_some((start, end))
+                    })?
+                })
+            })
+            .flatten();
+        match hit {
+            Some((start, end)) => {
+                let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                o.push_str(&text[copied..start]);
+                o.push_str(MASK);
+                copied = end;
+                i = end;
+            }
+            None => i += 1,
+        }
+    }
+    match out {
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            Cow::Owned(o)
+        }
+        None => Cow::Borrowed(text),
+    }
+}
+
 /// Whether `c` is stripped from emitted text: control characters and the bidirectional
 /// overrides that can make a log line read differently from what it holds.
 fn is_stripped(c: char) -> bool {

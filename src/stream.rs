@@ -789,6 +789,7 @@ impl StreamReader {
             upstream: Upstream { style: self.style, status: Some(self.status.as_u16()), ..Upstream::default() },
         };
         self.normalizer.apply_overrides(&mut err);
+        self.normalizer.redact_extra(&mut err);
         err
     }
 

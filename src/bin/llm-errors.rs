@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use llm_error_taxonomy::docs::{self, Format};
-use llm_error_taxonomy::{ErrorCode, NormalizedError, Normalizer, StreamError, Style, is_event_stream, redact};
+use llm_error_taxonomy::{ErrorCode, NormalizedError, Normalizer, Style, redact};
 use std::io::{self, BufRead, Read, Write};
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -18,17 +18,20 @@ usage:
   llm-errors docs [--format markdown|json|openapi] [--out PATH]
   llm-errors --help | --version
 
-normalize    reads one upstream body from FILE (or standard input) and prints the
-             normalized JSON envelope. --status is the upstream HTTP status (required);
-             --style is one of: modelbridge, modelswitch, modelroute, moltbotden
-             (detected from the body when absent). A server-sent event stream
-             (content-type text/event-stream, or a body that opens like one) is
-             read event by event: its first error is printed, a stream that ends
-             without its terminator is GENERATION_FAILED (STREAM_DROPPED), and a
-             stream that completed prints null.
+normalize    reads one upstream response body from FILE (or standard input) and prints
+             the normalized JSON envelope, or null when the response is no failure.
+             --status is the upstream HTTP status (required); --style is a style from
+             `llm-errors docs --format json` (openai, anthropic, bedrock, gemini, ...),
+             detected from the response when absent. A stream (server-sent events,
+             newline-delimited JSON or Amazon's binary event stream, known by its
+             content-type or first bytes) is read event by event: its first error is
+             printed, a stream that ends without its terminator is GENERATION_FAILED
+             (STREAM_DROPPED), and one that completed prints null. A 2xx body prints
+             null unless it reports a failure (a blocked prompt, an error envelope).
 --jsonl      reads one case per line, {\"style\": S, \"status\": N, \"headers\": {..},
-             \"body\": \"<raw text>\"} (style and headers optional), and prints one result
-             per line; a bad line is reported on standard error and the rest still run.
+             \"body\": \"<raw text>\"} or \"body_base64\" for a binary body (style and
+             headers optional), and prints one result per line; a bad line is reported
+             on standard error and the rest still run.
 codes        prints the 12-code table.
 docs         prints the error documentation rendered from the tables: the Markdown page
              (docs/errors.md, the default), the whole taxonomy as JSON, or OpenAPI 3.1
@@ -134,8 +137,8 @@ fn to_json(err: &NormalizedError, pretty: bool) -> String {
     if pretty { serde_json::to_string_pretty(err).unwrap_or_else(|_| err.to_json()) } else { err.to_json() }
 }
 
-/// Normalizes a response or, for an event stream, reads it as if it arrived in chunks:
-/// `None` for a stream that completed without an error.
+/// The failure a response reports ([`Normalizer::inspect`]): `None` for a success, such as a
+/// stream that completed or a 200 body that is no failure.
 fn normalize_any(
     normalizer: &Normalizer,
     style: Option<Style>,
@@ -143,18 +146,7 @@ fn normalize_any(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Option<NormalizedError> {
-    if !is_event_stream(headers, body) {
-        return Some(normalizer.normalize(style, status, headers, body));
-    }
-    let found = normalizer.normalize_stream(style, status, headers, body).map(StreamError::into_error);
-    if !(status.is_client_error() || status.is_server_error()) {
-        return found;
-    }
-    // An error status is the error, unless its body reports a more precise one.
-    match found {
-        Some(err) if err.reason() != Some("STREAM_DROPPED") => Some(err),
-        _ => Some(normalizer.normalize(style, status, headers, body)),
-    }
+    normalizer.inspect(style, status, headers, body)
 }
 
 /// The output for one input: the envelope, or `null` for a stream that completed.
@@ -218,6 +210,34 @@ struct Case {
     headers: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     body: Option<serde_json::Value>,
+    /// A binary body (an event stream), base64-encoded.
+    #[serde(default)]
+    body_base64: Option<String>,
+}
+
+/// Standard or URL-safe base64, padded or not; `None` for anything else.
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    };
+    let digits: Vec<u8> = s.trim().trim_end_matches('=').bytes().map(digit).collect::<Option<_>>()?;
+    if digits.len() % 4 == 1 {
+        return None;
+    }
+    Some(
+        digits
+            .chunks(4)
+            .flat_map(|c| {
+                let n = c.iter().fold(0u32, |n, &d| n << 6 | u32::from(d)) << (6 * (4 - c.len()));
+                n.to_be_bytes()[1..c.len()].to_vec()
+            })
+            .collect(),
+    )
 }
 
 fn parse_case(line: &str) -> Result<(Option<Style>, StatusCode, HeaderMap, Vec<u8>), String> {
@@ -230,10 +250,12 @@ fn parse_case(line: &str) -> Result<(Option<Style>, StatusCode, HeaderMap, Vec<u
         let (n, v) = parse_header(&format!("{name}: {value}"))?;
         headers.append(n, v);
     }
-    let body = match case.body {
-        None | Some(serde_json::Value::Null) => Vec::new(),
-        Some(serde_json::Value::String(s)) => s.into_bytes(),
-        Some(other) => other.to_string().into_bytes(),
+    let body = match (case.body, case.body_base64) {
+        (Some(b), Some(_)) if !b.is_null() => return Err("give \"body\" or \"body_base64\", not both".to_owned()),
+        (_, Some(b64)) => decode_base64(&b64).ok_or("\"body_base64\" is not base64")?,
+        (None | Some(serde_json::Value::Null), None) => Vec::new(),
+        (Some(serde_json::Value::String(s)), None) => s.into_bytes(),
+        (Some(other), None) => other.to_string().into_bytes(),
     };
     Ok((style, status, headers, body))
 }
