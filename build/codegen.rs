@@ -1645,6 +1645,18 @@ fn location(loc: &str, paths: &BodyPaths) -> String {
     }
 }
 
+/// Where a details array is read: always from the raw JSON kept at its anchor.
+fn details_location(at: &str, paths: &BodyPaths) -> String {
+    let loc = location(at, paths);
+    match loc.strip_prefix("Location::Body { path: ") {
+        Some(_) => {
+            let i = paths.anchors.iter().position(|p| p == at).unwrap_or(usize::MAX);
+            format!("Location::Deep {{ anchor: {i}, rest: &[], then: &[] }}")
+        }
+        None => loc,
+    }
+}
+
 fn condition(c: &Condition) -> String {
     let status = c.get("status").map(|t| ("status", t));
     let tests: Vec<String> = status
@@ -1711,7 +1723,7 @@ fn emit_table(
         let _ = writeln!(
             o,
             "        DetailsSpec {{ at: {}, keyed: {}, only_if: {}, field: {}, code: {}, message: {} }}, // {}",
-            location(&d.at, paths),
+            details_location(&d.at, paths),
             d.keyed,
             opt_str(&d.only_if),
             opt_str(&d.field),

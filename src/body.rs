@@ -157,6 +157,22 @@ impl<'a> Captures<'a> {
     }
 }
 
+/// The first value (of any kind) at `rest` within `v`, for the paths with keys, `*` and filters
+/// (a `|json` step holds no value to borrow, so it finds nothing here).
+pub(crate) fn deep_ref<'v>(v: &'v serde_json::Value, rest: &[Seg]) -> Option<&'v serde_json::Value> {
+    use serde_json::Value as J;
+    let Some((seg, tail)) = rest.split_first() else { return (!v.is_null()).then_some(v) };
+    match (seg, v) {
+        (Seg::Key(k), J::Object(m)) => deep_ref(m.get(*k)?, tail),
+        (Seg::Any, J::Array(a)) => a.iter().find_map(|e| deep_ref(e, tail)),
+        (Seg::Any, J::Object(m)) => m.values().find_map(|e| deep_ref(e, tail)),
+        (Seg::Where(k, want), J::Array(a)) => {
+            a.iter().filter(|e| e.get(*k).and_then(J::as_str) == Some(*want)).find_map(|e| deep_ref(e, tail))
+        }
+        _ => None,
+    }
+}
+
 /// The most values one deep path yields: `*` and filters find at most this many.
 const MAX_DEEP_VALUES: usize = 16;
 

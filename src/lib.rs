@@ -67,7 +67,7 @@ pub use redact::redact;
 pub use retry::{GiveUp, RetryAdvice, RetryPolicy};
 pub use retry_after::Clock;
 pub use stream::{StreamError, StreamPhase, StreamReader, is_event_stream};
-pub use table::Style;
+pub use table::{Style, reason};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

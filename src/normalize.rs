@@ -389,7 +389,9 @@ fn declared_details(view: &View<'_, '_>, limits: &Limits, out: &mut Vec<Detail>)
             return;
         }
         let value = match spec.at {
-            Location::Deep { anchor, rest: [], .. } => caps.anchor_value(anchor),
+            Location::Deep { anchor, rest, .. } => {
+                caps.anchor_value(anchor).and_then(|v| crate::body::deep_ref(v, rest))
+            }
             _ => None,
         };
         let entries: Vec<(Option<&str>, &serde_json::Map<String, J>)> = match (value, spec.keyed) {

@@ -198,7 +198,10 @@ pub(crate) fn redact_formats<'t>(text: &'t str, formats: &[(String, usize)]) -> 
                 formats.iter().find_map(|(prefix, min)| {
                     let start = i + prefix.len();
                     (bytes.get(i..start) == Some(prefix.as_bytes())).then(|| {
-                        let end = bytes[start..].iter().position(|&b| !is_token_byte(b, "")).map_or(bytes.len(), |n| start + n);
+                        let end = bytes[start..]
+                            .iter()
+                            .position(|&b| !is_token_byte(b, ""))
+                            .map_or(bytes.len(), |n| start + n);
                         (end - start >= (*min).max(1)).then_some((start, end))
                     })?
                 })

@@ -19,11 +19,13 @@ type Target = fn(&[u8]);
 
 /// Each target's folder and the code it runs. `normalize_structured` keeps its inputs rendered
 /// in the raw format (its `FUZZ_RENDER_TO` output), which is what it checks.
-const TARGETS: [(&str, Target); 4] = [
+const TARGETS: [(&str, Target); 6] = [
     ("normalize_raw", targets::normalize_raw),
     ("normalize_structured", targets::normalize_raw),
     ("roundtrip", targets::roundtrip),
     ("stream", targets::stream),
+    ("eventstream", targets::eventstream),
+    ("paths", targets::paths),
 ];
 
 fn root() -> PathBuf {
@@ -76,6 +78,63 @@ fn roundtrip_regressions_pass() {
 #[test]
 fn stream_regressions_pass() {
     replay("stream");
+}
+
+#[test]
+fn eventstream_regressions_pass() {
+    replay("eventstream");
+}
+
+#[test]
+fn paths_regressions_pass() {
+    replay("paths");
+}
+
+/// The two newest targets also run, on stable, on every real response of `tests/cases/` and
+/// `tests/corpus/`: the event-stream cases as raw bytes, and every body through the path
+/// language's placements.
+#[test]
+fn eventstream_and_paths_hold_on_the_real_cases() {
+    let mut files = vec![root().join("tests/corpus/v1.jsonl")];
+    files.extend(
+        std::fs::read_dir(root().join("tests/cases")).expect("tests/cases").map(|e| e.expect("an entry").path()),
+    );
+    let mut ran = (0, 0);
+    for file in files {
+        for line in std::fs::read_to_string(&file).expect("readable").lines().filter(|l| !l.trim().is_empty()) {
+            let case: serde_json::Value = serde_json::from_str(line).expect("a case");
+            if let Some(b64) = case["body_base64"].as_str() {
+                let mut data = vec![0u8];
+                data.extend(decode_base64(b64));
+                targets::eventstream(&data);
+                ran.0 += 1;
+            }
+            let body = case["body"].as_str().unwrap_or_default();
+            let status = case["status"].as_u64().unwrap_or(200);
+            targets::paths(format!("\n{status}\n\n{body}").as_bytes());
+            ran.1 += 1;
+        }
+    }
+    assert!(ran.0 >= 3 && ran.1 >= 240, "ran {ran:?}");
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let digit = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let digits: Vec<u8> = s.bytes().filter_map(digit).collect();
+    digits
+        .chunks(4)
+        .flat_map(|c| {
+            let n = c.iter().fold(0u32, |n, &d| n << 6 | u32::from(d)) << (6 * (4 - c.len()));
+            n.to_be_bytes()[1..c.len()].to_vec()
+        })
+        .collect()
 }
 
 #[test]

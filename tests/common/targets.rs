@@ -5,7 +5,10 @@
 
 use super::invariants::{check, check_json, normalize_checked, normalizer, normalizer_with, tight_limits};
 use super::response::Response;
-use llm_error_taxonomy::{Limits, NormalizedError, Normalizer, StreamError, StreamPhase, detect, is_event_stream};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use llm_error_taxonomy::{
+    Limits, NormalizedError, Normalizer, StreamError, StreamPhase, Style, detect, is_event_stream,
+};
 
 /// `normalize_raw` (and `normalize_structured`, once its input is rendered): the response is
 /// normalized with default and with tight limits, every invariant is checked, and with no
@@ -43,6 +46,11 @@ pub fn roundtrip(data: &[u8]) {
 pub fn stream(data: &[u8]) {
     let r = Response::parse(data);
     is_event_stream(&r.headers, r.body);
+    check_stream(&r);
+}
+
+/// The checks of [`stream`] on one response.
+fn check_stream(r: &Response<'_>) {
     let mut small = Limits::default();
     small.max_body_bytes = 64;
     for n in [normalizer(), normalizer_with(small)] {
@@ -54,7 +62,7 @@ pub fn stream(data: &[u8]) {
         );
         for sizes in [&[usize::MAX][..], &[1], &[3, 1, 16, 2, 7]] {
             assert_eq!(
-                read_in_chunks(&n, &r, sizes),
+                read_in_chunks(&n, r, sizes),
                 whole,
                 "cutting the stream in pieces of {sizes:?} changed the result"
             );
@@ -83,4 +91,108 @@ fn read_in_chunks(n: &Normalizer, r: &Response<'_>, sizes: &[usize]) -> Option<S
         }
     }
     reader.finish()
+}
+
+/// `eventstream`: Amazon's binary event stream. The first byte chooses how the rest is read:
+/// even, as raw bytes (corrupt frames, cut frames, garbage); odd, as messages framed with valid
+/// checksums, so that the fuzzer reaches the headers and payloads (`0xFF` separates messages,
+/// `0xFE` a message's headers from its payload; a header is `name=value`, split at the first
+/// `=`, and `;` separates headers). Either way the stream checks of [`stream`] hold, with and
+/// without the content-type, for Bedrock and with no style.
+pub fn eventstream(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else { return };
+    let body = if mode % 2 == 0 { rest.to_vec() } else { frames(rest) };
+    let typed: HeaderMap =
+        [(http::header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.amazon.eventstream"))]
+            .into_iter()
+            .collect();
+    for headers in [typed, HeaderMap::new()] {
+        for style in [Some(Style::Bedrock), None] {
+            check_stream(&Response { style, status: StatusCode::OK, headers: headers.clone(), body: &body });
+        }
+    }
+}
+
+/// Event-stream messages with valid checksums, from the description in [`eventstream`].
+fn frames(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for message in data.split(|&b| b == 0xFF) {
+        let (head, payload) = match message.iter().position(|&b| b == 0xFE) {
+            Some(i) => (&message[..i], &message[i + 1..]),
+            None => (message, &b""[..]),
+        };
+        let mut headers = Vec::new();
+        for h in head.split(|&b| b == b';').filter(|h| !h.is_empty()) {
+            let (name, value) = match h.iter().position(|&b| b == b'=') {
+                Some(i) => (&h[..i], &h[i + 1..]),
+                None => (h, &b""[..]),
+            };
+            let name = &name[..name.len().min(255)];
+            let value = &value[..value.len().min(u16::MAX as usize)];
+            headers.push(name.len() as u8);
+            headers.extend_from_slice(name);
+            headers.push(7);
+            headers.extend_from_slice(&(value.len() as u16).to_be_bytes());
+            headers.extend_from_slice(value);
+        }
+        let total = (12 + headers.len() + payload.len() + 4) as u32;
+        let start = out.len();
+        out.extend_from_slice(&total.to_be_bytes());
+        out.extend_from_slice(&(headers.len() as u32).to_be_bytes());
+        let c = crc32(&out[start..]);
+        out.extend_from_slice(&c.to_be_bytes());
+        out.extend_from_slice(&headers);
+        out.extend_from_slice(payload);
+        let c = crc32(&out[start..]);
+        out.extend_from_slice(&c.to_be_bytes());
+    }
+    out
+}
+
+/// CRC-32 (IEEE), written plainly: the reference the crate's table-driven one is checked against.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+/// `paths`: the path language (`*`, element filters, top-level arrays, JSON held in strings).
+/// The input's body is normalized as it is, and also placed where the deeper paths read it: as a
+/// top-level array's element, as a google.rpc details entry of each `@type` the tables filter
+/// on, and as JSON inside a string at every place a `|json` path decodes one; every reading, with
+/// every style that declares deeper paths, meets the invariants, and `inspect` agrees with
+/// `normalize` on an error status.
+pub fn paths(data: &[u8]) {
+    let r = Response::parse(data);
+    let text = String::from_utf8_lossy(r.body);
+    let as_string = serde_json::to_string(&text).expect("a JSON string");
+    let mut bodies = vec![r.body.to_vec(), format!("[{text}]").into_bytes()];
+    for ty in ["ErrorInfo", "RetryInfo", "QuotaFailure", "BadRequest"] {
+        bodies.push(
+            format!(r#"{{"error": {{"code": 429, "status": "RESOURCE_EXHAUSTED", "details": [{{"@type": "type.googleapis.com/google.rpc.{ty}", "x": {text}}}, {text}]}}}}"#)
+                .into_bytes(),
+        );
+    }
+    bodies.push(format!(r#"{{"object": "error", "message": {as_string}}}"#).into_bytes());
+    bodies.push(format!(r#"{{"error": {{"message": {as_string}, "metadata": {{"raw": {as_string}}}}}}}"#).into_bytes());
+    let n = normalizer();
+    for body in &bodies {
+        for style in [r.style, Some(Style::Gemini), Some(Style::Vertex), Some(Style::Mistral), Some(Style::Azure), None]
+        {
+            let err = normalize_checked(&n, style, r.status, &r.headers, body);
+            if r.status.is_client_error() || r.status.is_server_error() {
+                if !is_event_stream(&r.headers, body) {
+                    let inspected = n.inspect(style, r.status, &r.headers, body).expect("an error status is a failure");
+                    assert_eq!(inspected, err, "inspect read an error status differently");
+                }
+            } else if let Some(e) = n.inspect(style, r.status, &r.headers, body) {
+                check(&e, n.limits());
+            }
+        }
+    }
 }

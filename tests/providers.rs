@@ -1,0 +1,518 @@
+//! The policy lines for providers (`taxonomy/README.md`, lines 10 to 17), one test each, and the
+//! defects the provider tables fixed: limits that changed a classification, key formats that
+//! passed through. Bodies are real responses from `tests/cases/` and `tests/corpus/`, cut to the
+//! fields that matter.
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use llm_error_taxonomy::table::{StyleTable, reason};
+use llm_error_taxonomy::{ErrorCode, Limits, NormalizedError, Normalizer, Style};
+use strum::IntoEnumIterator;
+
+fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    pairs
+        .iter()
+        .map(|(k, v)| (HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap()))
+        .collect()
+}
+
+/// Normalized with the style given and with none (detected); both must agree.
+fn run(style: Style, status: u16, h: &[(&str, &str)], body: &str) -> NormalizedError {
+    let n = Normalizer::new();
+    let st = StatusCode::from_u16(status).unwrap();
+    let given = n.normalize(Some(style), st, &headers(h), body.as_bytes());
+    let detected = n.normalize(None, st, &headers(h), body.as_bytes());
+    assert_eq!(detected.style(), Some(style), "{style}: detected from {body}");
+    assert_eq!(given.to_json(), detected.to_json(), "{style}: the same read detected");
+    given
+}
+
+fn expect(err: &NormalizedError, code: ErrorCode, reason: &str, what: &str) {
+    assert_eq!((err.code(), err.reason()), (code, Some(reason)), "{what}: {}", err.to_json());
+}
+
+// 10. The most specific evidence decides.
+#[test]
+fn policy_10_the_most_specific_evidence_decides() {
+    // Bedrock's exception name beats its status: ModelNotReadyException is sent as a 429.
+    let h = [("x-amzn-errortype", "ModelNotReadyException:http://internal.amazon.com/coral/com.amazon.bedrock/")];
+    let err = run(
+        Style::Bedrock,
+        429,
+        &h,
+        r#"{"message":"The model specified in the request is not ready to serve inference requests."}"#,
+    );
+    expect(&err, ErrorCode::ModelUnavailable, reason::MODEL_NOT_READY, "model not ready");
+    // Google's ErrorInfo.reason beats the status enum: an invalid key is a 400 INVALID_ARGUMENT.
+    let body = r#"{"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}"#;
+    expect(&run(Style::Gemini, 400, &[], body), ErrorCode::InternalError, reason::INVALID_API_KEY, "API_KEY_INVALID");
+    // The status enum beats the HTTP status: DEADLINE_EXCEEDED whatever the status.
+    let body = r#"{"error": {"code": 500, "message": "Deadline expired before operation could complete.", "status": "DEADLINE_EXCEEDED"}}"#;
+    expect(&run(Style::Gemini, 500, &[], body), ErrorCode::GenerationTimeout, reason::UPSTREAM_TIMEOUT, "deadline");
+    // The same words echoed from a prompt in a plain 400 move nothing, in any style.
+    for echoed in [
+        "overloaded",
+        "high demand",
+        "credit balance is too low",
+        "rate limit",
+        "prompt is too long",
+        "too many connections",
+    ] {
+        let message = format!("Invalid 'messages[0].content': the user wrote '{echoed}'");
+        for style in Style::iter() {
+            let t = style.table();
+            let neutral = plain_400(t, "Invalid 'messages[0].content': the user wrote 'hello'");
+            let echo = plain_400(t, &message);
+            let n = Normalizer::new();
+            let a = n.normalize(Some(style), StatusCode::BAD_REQUEST, &HeaderMap::new(), &neutral);
+            let b = n.normalize(Some(style), StatusCode::BAD_REQUEST, &HeaderMap::new(), &echo);
+            if a.code() != b.code() {
+                // A phrase rule of the 400 itself (such as a context length) may apply: then the
+                // echoed words are the provider's own.
+                assert!(
+                    matches!(echoed, "prompt is too long" | "credit balance is too low"),
+                    "{style}: {echoed:?} echoed in a 400 moved {} to {}",
+                    a.code(),
+                    b.code()
+                );
+            }
+        }
+    }
+}
+
+/// A 400 with `message` at the style's first plain body path, and nothing else.
+fn plain_400(t: &StyleTable, message: &str) -> Vec<u8> {
+    let path = t
+        .locations(llm_error_taxonomy::Field::Message)
+        .iter()
+        .map(|l| l.path())
+        .find(|p| !p.contains(['*', '[', '|', ':']))
+        .expect("a plain message path");
+    let mut v = serde_json::json!({});
+    let segs: Vec<&str> = path.split('.').collect();
+    let mut node = &mut v;
+    for s in &segs[..segs.len() - 1] {
+        node = node.as_object_mut().unwrap().entry(s.to_string()).or_insert_with(|| serde_json::json!({}));
+    }
+    node[segs[segs.len() - 1]] = serde_json::json!(message);
+    serde_json::to_vec(&v).unwrap()
+}
+
+// 11. Billing whatever the status.
+#[test]
+fn policy_11_billing_whatever_the_status() {
+    let cases = [
+        (
+            Style::OpenAI,
+            429,
+            r#"{"error": {"message": "You exceeded your current quota, please check your plan and billing details.", "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}}"#,
+        ),
+        (
+            Style::Anthropic,
+            400,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."}}"#,
+        ),
+        (
+            Style::Gemini,
+            402,
+            r#"{"error": {"code": 402, "message": "Your prepayment credits are depleted. Please go to AI Studio to manage your project and billing.", "status": "RESOURCE_EXHAUSTED"}}"#,
+        ),
+        (
+            Style::Cohere,
+            429,
+            r#"{"id":"24e32f6d-b372-4853-85f2-11e65134f032","message":"You are using a Trial key, which is limited to 1000 API calls / month."}"#,
+        ),
+    ];
+    for (style, status, body) in cases {
+        let err = run(style, status, &[], body);
+        assert_eq!(err.code(), ErrorCode::InsufficientBalance, "{style} {status}: {}", err.to_json());
+        assert!(!err.is_retryable());
+    }
+}
+
+// 12. Capacity is not a rate limit.
+#[test]
+fn policy_12_capacity_is_not_a_rate_limit() {
+    let overloaded = [
+        (
+            Style::OpenAI,
+            503,
+            r#"{"error": {"message": "That model is currently overloaded with other requests.", "type": "server_error", "param": null, "code": null}}"#,
+        ),
+        (
+            Style::Anthropic,
+            500,
+            r#"{"type":"error","error":{"type":"api_error","message":"Overloaded"},"request_id":null}"#,
+        ),
+        (
+            Style::Gemini,
+            503,
+            r#"{"error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}}"#,
+        ),
+        (
+            Style::Azure,
+            429,
+            r#"{"error":{"code":"429","message":"The system is currently experiencing high demand and cannot process your request. Please retry after 20 seconds. See https://aka.ms/oai/quotaincrease"}}"#,
+        ),
+    ];
+    for (style, status, body) in overloaded {
+        assert_eq!(run(style, status, &[], body).code(), ErrorCode::ModelOverloaded, "{style} {status}");
+    }
+    let limited = [
+        (
+            Style::Gemini,
+            429,
+            r#"{"error": {"code": 429, "message": "You exceeded your current quota, please check your plan and billing details.", "status": "RESOURCE_EXHAUSTED"}}"#,
+        ),
+        (
+            Style::OpenAI,
+            429,
+            r#"{"error":{"message":"Rate limit reached for gpt-4o in organization org-x on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s.","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#,
+        ),
+    ];
+    for (style, status, body) in limited {
+        let err = run(style, status, &[], body);
+        assert_eq!(err.code(), ErrorCode::RateLimited, "{style} {status}");
+    }
+}
+
+// 13. Models and credentials.
+#[test]
+fn policy_13_models_and_credentials() {
+    let unknown = [
+        (
+            Style::OpenAI,
+            404,
+            r#"{"error": {"message": "The model `gpt-5x` does not exist or you do not have access to it.", "type": "invalid_request_error", "param": null, "code": "model_not_found"}}"#,
+            &[][..],
+        ),
+        (
+            Style::Azure,
+            404,
+            r#"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}"#,
+            &[],
+        ),
+        (
+            Style::Gemini,
+            404,
+            r#"{"error": {"code": 404, "message": "models/gemini-pro is not found for API version v1beta.", "status": "NOT_FOUND"}}"#,
+            &[],
+        ),
+        (
+            Style::Bedrock,
+            400,
+            r#"{"message":"Invocation of model ID anthropic.claude-3-5-sonnet-20241022-v2:0 with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model."}"#,
+            &[("x-amzn-errortype", "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/")],
+        ),
+    ];
+    for (style, status, body, h) in unknown {
+        let err = run(style, status, h, body);
+        assert_eq!(err.code(), ErrorCode::InputValidationError, "{style}: {}", err.to_json());
+        assert_eq!(err.details()[0].field.as_deref(), Some("model"), "{style}");
+    }
+    let not_allowed = [
+        (
+            Style::OpenAI,
+            403,
+            r#"{"error":{"message":"Project `proj_x` does not have access to model `gpt-4o-mini`","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#,
+            &[][..],
+        ),
+        (
+            Style::Bedrock,
+            403,
+            r#"{"message":"You don't have access to the model with the specified model ID."}"#,
+            &[("x-amzn-errortype", "AccessDeniedException:http://internal.amazon.com/coral/com.amazon.bedrock/")],
+        ),
+    ];
+    for (style, status, body, h) in not_allowed {
+        expect(&run(style, status, h, body), ErrorCode::InternalError, reason::PERMISSION_DENIED, style.as_str());
+    }
+    let keys = [
+        (
+            Style::Gemini,
+            400,
+            r#"{"error": {"code": 400, "message": "User location is not supported for the API use.", "status": "FAILED_PRECONDITION"}}"#,
+            reason::UNSUPPORTED_LOCATION,
+        ),
+        (
+            Style::Anthropic,
+            401,
+            r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#,
+            reason::INVALID_API_KEY,
+        ),
+        (
+            Style::OpenAI,
+            403,
+            r#"{"error":{"code":"unsupported_country_region_territory","message":"Country, region, or territory not supported","param":null,"type":"request_forbidden"}}"#,
+            reason::ACCOUNT_CHECK_FAILED,
+        ),
+    ];
+    for (style, status, body, why) in keys {
+        expect(&run(style, status, &[], body), ErrorCode::InternalError, why, style.as_str());
+    }
+}
+
+// 14. Blocked input or output, whatever the status.
+#[test]
+fn policy_14_blocked_content_whatever_the_status() {
+    let body = r#"{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.","type":null,"param":"prompt","code":"content_filter","status":400,
+        "innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{"hate":{"filtered":true,"severity":"high"},"self_harm":{"filtered":false,"severity":"safe"}}}}}"#;
+    let err = run(Style::Azure, 400, &[], body);
+    assert_eq!(err.code(), ErrorCode::ContentModerationRejected);
+    // The provider's categories, in the details: only the ones that filtered.
+    let categories: Vec<&str> = err.details()[1..].iter().filter_map(|d| d.code.as_deref()).collect();
+    assert_eq!(categories, ["hate"], "{}", err.to_json());
+    assert_eq!(err.details()[1].figures["severity"], "high");
+
+    let cohere = run(
+        Style::Cohere,
+        498,
+        &[],
+        r#"{"message":"blocked output: please adjust your prompt and try again, as this generation may be a potential violation of our Usage Guidelines."}"#,
+    );
+    assert_eq!(cohere.code(), ErrorCode::ContentModerationRejected);
+
+    // Inside a 200: a Gemini prompt blocked, a candidate stopped for safety.
+    let n = Normalizer::new();
+    for body in [
+        &br#"{"promptFeedback":{"blockReason":"PROHIBITED_CONTENT"},"usageMetadata":{"promptTokenCount":2130}}"#[..],
+        br#"{"candidates": [{"finishReason": "SAFETY", "safetyRatings": [{"category": "HARM_CATEGORY_HARASSMENT", "probability": "HIGH", "blocked": true}]}]}"#,
+    ] {
+        let err = n.inspect(Some(Style::Gemini), StatusCode::OK, &HeaderMap::new(), body).expect("a failure");
+        assert_eq!(err.code(), ErrorCode::ContentModerationRejected, "{}", err.to_json());
+    }
+    // And in a stream's finish reason.
+    let stream = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n\
+                  data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"content_filter\"}]}\n\ndata: [DONE]\n\n";
+    let err = n
+        .normalize_stream(Some(Style::Azure), StatusCode::OK, &HeaderMap::new(), stream.as_bytes())
+        .expect("a failure");
+    assert_eq!(err.error().code(), ErrorCode::ContentModerationRejected);
+    assert!(!err.is_retry_safe(), "output was already delivered");
+}
+
+// 15. Files.
+#[test]
+fn policy_15_files() {
+    let missing = run(
+        Style::OpenAI,
+        404,
+        &[],
+        r#"{"error":{"message":"No such File object: file-abc123","type":"invalid_request_error","param":"id","code":null}}"#,
+    );
+    assert_eq!(missing.code(), ErrorCode::FileNotFound);
+    let format = run(
+        Style::OpenAI,
+        400,
+        &[],
+        r#"{"error":{"message":"Invalid file format. Supported formats: ['flac', 'mp3']","type":"invalid_request_error","param":null,"code":null}}"#,
+    );
+    assert_eq!(format.code(), ErrorCode::FileFormatUnsupported);
+    let mime = run(
+        Style::Gemini,
+        400,
+        &[],
+        r#"{"error": {"code": 400, "message": "Unsupported MIME type: application/cu-seeme", "status": "INVALID_ARGUMENT"}}"#,
+    );
+    assert_eq!(mime.code(), ErrorCode::FileFormatUnsupported);
+}
+
+// 16. Availability, time and failure.
+#[test]
+fn policy_16_availability_time_and_failure() {
+    let bedrock = |name: &str, status: u16| {
+        let h = format!("{name}:http://internal.amazon.com/coral/com.amazon.bedrock/");
+        run(Style::Bedrock, status, &[("x-amzn-errortype", &h)], r#"{"message":"x"}"#).code()
+    };
+    assert_eq!(bedrock("ModelTimeoutException", 408), ErrorCode::GenerationTimeout);
+    assert_eq!(bedrock("ModelErrorException", 424), ErrorCode::GenerationFailed);
+    assert_eq!(bedrock("ServiceUnavailableException", 503), ErrorCode::ModelUnavailable);
+    // A provider's 503 with no more specific cause: the provider cannot serve.
+    let n = Normalizer::new();
+    assert_eq!(
+        n.normalize(Some(Style::OpenAI), StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), b"").code(),
+        ErrorCode::ModelUnavailable
+    );
+    // A gateway's own 503 is its own outage.
+    assert_eq!(
+        n.normalize(Some(Style::ModelSwitch), StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), b"").code(),
+        ErrorCode::ServiceUnavailable
+    );
+    let err = run(
+        Style::Anthropic,
+        500,
+        &[],
+        r#"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#,
+    );
+    assert_eq!(err.code(), ErrorCode::GenerationFailed);
+}
+
+// 17. Failures inside successful responses.
+#[test]
+fn policy_17_failures_inside_successful_responses() {
+    let n = Normalizer::new();
+    let ok = HeaderMap::new();
+    let success =
+        br#"{"candidates": [{"content": {"parts": [{"text": "Hi"}], "role": "model"}, "finishReason": "STOP"}]}"#;
+    assert!(n.inspect(Some(Style::Gemini), StatusCode::OK, &ok, success).is_none());
+    assert!(n.inspect(None, StatusCode::OK, &ok, success).is_none());
+    let chat = br#"{"id": "chatcmpl-1", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}]}"#;
+    assert!(n.inspect(Some(Style::OpenAI), StatusCode::OK, &ok, chat).is_none());
+    assert!(n.inspect(None, StatusCode::OK, &ok, chat).is_none());
+    let bedrock = br#"{"Output":{"__type":"com.amazon.coral.service#UnknownOperationException"},"Version":"1.0"}"#;
+    let err = n.inspect(Some(Style::Bedrock), StatusCode::OK, &ok, bedrock).expect("a failure");
+    assert_eq!(err.upstream().code.as_deref(), Some("UnknownOperationException"));
+    let wrapped = br#"{"error": {"code": 429, "message": "Resource exhausted. Please try again later.", "status": "RESOURCE_EXHAUSTED"}}"#;
+    assert_eq!(
+        n.inspect(Some(Style::Vertex), StatusCode::OK, &ok, wrapped).map(|e| e.code()),
+        Some(ErrorCode::RateLimited)
+    );
+    // An error status is always a failure.
+    assert!(n.inspect(Some(Style::OpenAI), StatusCode::BAD_GATEWAY, &ok, b"").is_some());
+}
+
+// Limits bound what is emitted; they never change a classification.
+#[test]
+fn small_limits_change_no_classification() {
+    let mut limits = Limits::default();
+    limits.max_message_bytes = 8;
+    limits.max_field_bytes = 8;
+    let small = Normalizer::new().with_limits(limits);
+    let body = br#"{"error": {"message": "You exceeded your current quota, please check your plan and billing details.", "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}}"#;
+    for style in [None, Some(Style::OpenAI)] {
+        let err = small.normalize(style, StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), body);
+        assert_eq!(err.code(), ErrorCode::InsufficientBalance);
+        assert!(err.message().len() <= 8 && err.upstream().code.as_ref().is_some_and(|c| c.len() <= 8));
+    }
+    // A phrase far into a long message is still seen.
+    let long = format!(
+        r#"{{"type":"error","error":{{"type":"invalid_request_error","message":"{} prompt is too long: 208310 tokens > 200000 maximum"}}}}"#,
+        "x ".repeat(1500)
+    );
+    let err = small.normalize(Some(Style::Anthropic), StatusCode::BAD_REQUEST, &HeaderMap::new(), long.as_bytes());
+    assert_eq!(err.reason(), Some(reason::CONTEXT_LENGTH_EXCEEDED));
+}
+
+// Every provider's key format is redacted, and a gateway may add its own.
+#[test]
+fn provider_key_formats_are_redacted() {
+    let keys = [
+        "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx",
+        "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx",
+        "sk-or-v1-0123456789abcdef0123456789abcdef",
+        "gsk_AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+        "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123",
+        "xai-AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+        "pplx-AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+        "r8_AbCdEfGhIjKlMnOpQrStUvWxYz0123",
+        "AIzaSyAbCdEfGhIjKlMnOpQrStUvWxYz012345",
+        "AKIAABCDEFGHIJKLMNOP",
+        "ASIAABCDEFGHIJKLMNOP",
+        "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+        "github_pat_11AbCdEfGhIjKlMnOpQrStUv",
+        "nvapi-AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+        "csk-AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+        "fw_AbCdEfGhIjKlMnOpQrStUvWx",
+    ];
+    let n = Normalizer::new();
+    for key in keys {
+        let body = format!(
+            r#"{{"error": {{"message": "Incorrect API key provided: {key}.", "code": "invalid_api_key", "param": "{key}"}}}}"#
+        );
+        let h = headers(&[("x-request-id", key)]);
+        for style in [None, Some(Style::OpenAI)] {
+            let err = n.normalize(style, StatusCode::UNAUTHORIZED, &h, body.as_bytes());
+            let out = err.to_json();
+            assert!(!out.contains(&key[key.len() - 12..]), "{key} leaked: {out}");
+        }
+    }
+    let own = Normalizer::new().redact_secret_format("acme_live_", 12);
+    let body = br#"{"error": {"message": "Key acme_live_0123456789abcdef is revoked", "code": "invalid_api_key"}}"#;
+    let err = own.normalize(
+        None,
+        StatusCode::UNAUTHORIZED,
+        &headers(&[("x-request-id", "acme_live_0123456789abcdef")]),
+        body,
+    );
+    assert!(!err.to_json().contains("0123456789abcdef"), "{}", err.to_json());
+    assert_eq!(err.message(), "Key acme_live_**** is revoked");
+}
+
+// Bedrock's binary event stream, through the same stream reader as SSE, split anywhere.
+#[test]
+fn bedrock_event_streams_are_read_frame_by_frame() {
+    fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
+        let mut h = Vec::new();
+        for (name, value) in headers {
+            h.push(name.len() as u8);
+            h.extend_from_slice(name.as_bytes());
+            h.push(7);
+            h.extend_from_slice(&(value.len() as u16).to_be_bytes());
+            h.extend_from_slice(value.as_bytes());
+        }
+        let total = (12 + h.len() + payload.len() + 4) as u32;
+        let mut out = total.to_be_bytes().to_vec();
+        out.extend_from_slice(&(h.len() as u32).to_be_bytes());
+        let c = crc32(&out);
+        out.extend_from_slice(&c.to_be_bytes());
+        out.extend_from_slice(&h);
+        out.extend_from_slice(payload);
+        let c = crc32(&out);
+        out.extend_from_slice(&c.to_be_bytes());
+        out
+    }
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in bytes {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+        }
+        !c
+    }
+    let delta = frame(
+        &[(":message-type", "event"), (":event-type", "contentBlockDelta")],
+        br#"{"delta":{"text":"Hi"},"contentBlockIndex":0}"#,
+    );
+    let throttled = frame(
+        &[
+            (":message-type", "exception"),
+            (":exception-type", "throttlingException"),
+            (":content-type", "application/json"),
+        ],
+        br#"{"message":"Too many tokens, please wait before trying again."}"#,
+    );
+    let stop = frame(&[(":message-type", "event"), (":event-type", "messageStop")], br#"{"stopReason":"end_turn"}"#);
+    let n = Normalizer::new();
+    let typed = headers(&[("content-type", "application/vnd.amazon.eventstream")]);
+    let mut body = delta.clone();
+    body.extend_from_slice(&throttled);
+    for h in [&typed, &HeaderMap::new()] {
+        for style in [Some(Style::Bedrock), None] {
+            for chunk in [1, 7, body.len()] {
+                let mut reader = n.stream_reader(style, StatusCode::OK, h);
+                let found =
+                    body.chunks(chunk).find_map(|c| reader.push(c)).or_else(|| reader.finish()).expect("an error");
+                assert_eq!(found.error().code(), ErrorCode::RateLimited, "{}", found.error().to_json());
+                assert!(!found.is_retry_safe(), "a delta was delivered first");
+            }
+        }
+    }
+    // A whole stream completes; one cut inside a frame was dropped; a bad checksum is corrupt.
+    let mut whole = delta.clone();
+    whole.extend_from_slice(&stop);
+    assert!(n.normalize_stream(None, StatusCode::OK, &typed, &whole).is_none());
+    let cut = &whole[..whole.len() - 3];
+    assert_eq!(
+        n.normalize_stream(None, StatusCode::OK, &typed, cut).unwrap().error().reason(),
+        Some(reason::STREAM_DROPPED)
+    );
+    let mut bad = whole.clone();
+    let i = bad.len() - 6;
+    bad[i] ^= 0x20;
+    assert_eq!(
+        n.normalize_stream(None, StatusCode::OK, &typed, &bad).unwrap().error().reason(),
+        Some(reason::STREAM_CORRUPT)
+    );
+}
