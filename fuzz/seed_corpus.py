@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Builds the fuzz targets' seed corpus from the crate's shipped responses.
 
-Reads tests/fixtures/**/*.json, examples/bodies/*.json and examples/errors.jsonl and writes each
+Reads tests/fixtures/**/*.json, tests/cases/*.jsonl, tests/corpus/v1.jsonl, examples/bodies/*.json
+and examples/errors.jsonl and writes each
 response in the raw format of tests/common/response.rs (style line, status line, header lines,
 empty line, body) to fuzz/corpus/<target>/<sha1>. The corpus folders are not committed; run
 this from anywhere before fuzzing:
@@ -12,12 +13,13 @@ this from anywhere before fuzzing:
 own envelopes from the tables.
 """
 
+import base64
 import hashlib
 import json
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-STYLES = {"modelbridge", "modelroute", "modelswitch", "moltbotden"}
+STYLES = {p.stem for p in (ROOT / "taxonomy" / "providers").glob("*.json")}
 
 
 def raw(style, status, headers, body):
@@ -78,12 +80,20 @@ def seeds():
     for path in sorted((ROOT / "examples" / "bodies").glob("*.json")):
         body = path.read_bytes()
         yield both, raw(None, status_of(body), None, body)
-    jsonl = ROOT / "examples" / "errors.jsonl"
-    if jsonl.exists():
-        for line in jsonl.read_text().splitlines():
-            if line.strip():
-                case = json.loads(line)
-                yield both, raw(case.get("style"), case["status"], case.get("headers"), body_bytes(case["body"]))
+    jsonl = [ROOT / "examples" / "errors.jsonl", ROOT / "tests" / "corpus" / "v1.jsonl"]
+    jsonl += sorted((ROOT / "tests" / "cases").glob("*.jsonl"))
+    for path in jsonl:
+        for line in path.read_text().splitlines():
+            if not line.strip():
+                continue
+            case = json.loads(line)
+            if "body_base64" in case:
+                # The eventstream target: a mode byte (even: raw bytes), then the stream.
+                yield ("eventstream",), b"\x00" + base64.b64decode(case["body_base64"])
+                continue
+            style = case.get("style") or case.get("provider")
+            data = raw(style, case["status"], case.get("headers"), body_bytes(case.get("body") or ""))
+            yield both + ("paths",), data
 
 
 def main():

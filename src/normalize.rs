@@ -231,6 +231,10 @@ fn transform<'x>(v: Value<'x>, t: Transform, view: &View<'_, '_>) -> Option<Valu
             }))
         }
         Transform::Lower => Some(Value::Str(Cow::Owned(text(&v)?.to_ascii_lowercase()))),
+        Transform::If(name, want) => {
+            let got = view.headers.get(name)?.to_str().ok()?.trim();
+            (got == want).then_some(v)
+        }
         Transform::Number => match v {
             Value::Int(_) | Value::Float(_) => Some(v),
             Value::Str(s) => {

@@ -162,6 +162,8 @@ pub enum Transform {
     Rfc3339,
     /// ASCII lowercase.
     Lower,
+    /// The value only when the response's header `.0` is `.1`.
+    If(&'static str, &'static str),
 }
 
 impl std::fmt::Display for Transform {
@@ -176,6 +178,7 @@ impl std::fmt::Display for Transform {
             Transform::Reset => f.write_str("reset"),
             Transform::Rfc3339 => f.write_str("rfc3339"),
             Transform::Lower => f.write_str("lower"),
+            Transform::If(h, v) => write!(f, "if:{h}={v}"),
         }
     }
 }

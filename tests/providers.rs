@@ -516,3 +516,47 @@ fn bedrock_event_streams_are_read_frame_by_frame() {
         Some(reason::STREAM_CORRUPT)
     );
 }
+
+// Retry-after, completed: Google's RetryInfo, the rate-limit bucket that ran out, Anthropic's
+// reset times, every HTTP-date form.
+#[test]
+fn retry_delays_from_every_documented_source() {
+    let n = Normalizer::new();
+    let secs = |style: Option<Style>, status: u16, h: &[(&str, &str)], body: &str| {
+        n.normalize(style, StatusCode::from_u16(status).unwrap(), &headers(h), body.as_bytes())
+            .retry_after()
+            .map(|d| d.as_secs())
+    };
+    let google = r#"{"error": {"code": 429, "message": "Quota exceeded.", "status": "RESOURCE_EXHAUSTED",
+        "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "36s"}]}}"#;
+    assert_eq!(secs(Some(Style::Gemini), 429, &[], google), Some(36));
+    assert_eq!(secs(None, 429, &[], &format!("[{google}]")), Some(36), "a top-level array, detected");
+    // OpenAI: the reset of the bucket whose remaining is 0, not the other's.
+    let rate = r#"{"error": {"message": "Rate limit reached.", "type": "tokens", "param": null, "code": "rate_limit_exceeded"}}"#;
+    let h = [
+        ("x-ratelimit-remaining-requests", "59"),
+        ("x-ratelimit-reset-requests", "1s"),
+        ("x-ratelimit-remaining-tokens", "0"),
+        ("x-ratelimit-reset-tokens", "6m0s"),
+    ];
+    assert_eq!(secs(Some(Style::OpenAI), 429, &h, rate), Some(360));
+    // Anthropic: RFC 3339 reset times, measured from the response's Date.
+    let h = [
+        ("date", "Tue, 01 Dec 2026 22:30:00 GMT"),
+        ("anthropic-ratelimit-requests-remaining", "10"),
+        ("anthropic-ratelimit-requests-reset", "2026-12-01T22:30:02Z"),
+        ("anthropic-ratelimit-input-tokens-remaining", "0"),
+        ("anthropic-ratelimit-input-tokens-reset", "2026-12-01T22:30:16Z"),
+    ];
+    let body =
+        r#"{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed the rate limit."}}"#;
+    assert_eq!(secs(Some(Style::Anthropic), 429, &h, body), Some(16));
+    // retry-after wins over the rest; all three HTTP-date forms read.
+    for date in ["Tue, 01 Dec 2026 22:30:30 GMT", "Tuesday, 01-Dec-26 22:30:30 GMT", "Tue Dec  1 22:30:30 2026"] {
+        let h = [("date", "Tue, 01 Dec 2026 22:30:00 GMT"), ("retry-after", date)];
+        assert_eq!(secs(Some(Style::Anthropic), 429, &h, body), Some(30), "{date}");
+    }
+    // An empty or impossible source is skipped, not read as zero.
+    let h = [("x-ratelimit-reset", ""), ("retry-after", "Sat, 31 Feb 2026 12:00:00 GMT")];
+    assert_eq!(secs(None, 429, &h, r#"{"error": {"message": "Slow down. Please try again in 1m30s."}}"#), Some(90));
+}
