@@ -210,6 +210,25 @@ pub struct RuleRow {
 pub struct Condition(pub BTreeMap<String, Test>);
 
 impl Condition {
+    /// Whether a field holds a status: the HTTP status, or a field named for one
+    /// (`upstream_status`); a number tested on any other field is a vendor's numeric code.
+    pub fn is_status_like(subject: &str) -> bool {
+        subject == "status" || subject.ends_with("_status")
+    }
+
+    /// Rewrites exact numbers tested on fields that are not status-like as the codes' text
+    /// (Zhipu's `1113`), which is how the runtime compares them.
+    fn numbers_as_codes(&mut self) {
+        for (k, t) in self.0.iter_mut() {
+            if let Test::Status(p) = t
+                && !Condition::is_status_like(k)
+                && p.iter().all(|p| matches!(p, StatusPattern::Exact(_)))
+            {
+                *t = Test::Equals(p.iter().map(ToString::to_string).collect());
+            }
+        }
+    }
+
     /// Whether nothing is tested.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -363,6 +382,10 @@ impl<'de> Deserialize<'de> for Test {
         fn list<E: Error>(items: Vec<Scalar>) -> Result<Test, E> {
             if items.is_empty() {
                 return Err(E::custom("an empty list matches nothing"));
+            }
+            // Numbers too large for a status are a vendor's numeric codes: their decimal text.
+            if items.iter().all(|s| matches!(s, Scalar::N(n) if *n > 999)) {
+                return Ok(Test::Equals(items.into_iter().map(|s| if let Scalar::N(n) = s { n.to_string() } else { String::new() }).collect()));
             }
             if items.iter().all(is_pattern) {
                 return items.into_iter().map(pattern).collect::<Result<_, _>>().map(Test::Status);
@@ -1002,11 +1025,16 @@ pub fn load(root: &Path) -> Result<Taxonomy, Problems> {
         }
     }
     styles.sort_by(|a, b| a.style.cmp(&b.style));
-    let (Some(codes), Some(secrets), Some(generic), Some(retry)) = (codes, secrets, generic, retry) else {
+    let (Some(codes), Some(secrets), Some(mut generic), Some(retry)) = (codes, secrets, generic, retry) else {
         out.problems.sort();
         return Err(Problems(out.problems));
     };
     let retry = RetryFile { schema: None, ..retry };
+    for style in styles.iter_mut().chain(std::iter::once(&mut generic)) {
+        let conditions = style.rules.iter_mut().map(|r| &mut r.when);
+        let conditions = conditions.chain(style.detect.iter_mut().flat_map(|d| d.signatures.iter_mut().map(|s| &mut s.when)));
+        conditions.for_each(Condition::numbers_as_codes);
+    }
     let taxonomy = Taxonomy { codes: codes.codes, styles, generic, secrets: secrets.secrets, retry };
     validate(&taxonomy, &mut out);
     if out.problems.is_empty() { Ok(taxonomy) } else { Err(Problems(out.problems)) }

@@ -286,3 +286,42 @@ fn codes_json_problems_are_reported_per_code() {
         assert!(report.contains(want), "missing {want:?} in:\n{report}");
     }
 }
+
+#[test]
+fn a_new_provider_is_one_table_that_inherits() {
+    let copy = Copy::new();
+    let acme = json!({
+        "style": "acme",
+        "name": "Acme",
+        "description": "An OpenAI-compatible host.",
+        "seed": "https://example.com/docs/errors",
+        "extends": "openai",
+        "fields": { "vendor_code": ["error.metadata.vendor_code|number"] },
+        "detect": { "priority": 5, "signatures": [ { "when": { "vendor_code": { "present": true } }, "source": "https://example.com/docs/errors" } ] },
+        "rules": [
+            { "name": "out of credit", "when": { "vendor_code": 1113 }, "then": { "code": "INSUFFICIENT_BALANCE", "reason": "CREDITS_EXHAUSTED" }, "source": "https://example.com/docs/errors#1113" },
+            { "name": "503", "when": { "status": 503 }, "then": { "code": "SERVICE_UNAVAILABLE", "reason": "SERVICE_OUTAGE" }, "source": "https://example.com/docs/errors#503" }
+        ]
+    });
+    std::fs::write(copy.path("providers/acme.json"), serde_json::to_string_pretty(&acme).unwrap()).unwrap();
+    let t = codegen::load(&copy.root).unwrap_or_else(|p| panic!("{p}"));
+    let style = t.styles.iter().find(|s| s.style == "acme").expect("the new style");
+    let eff = t.effective(style);
+    let names: Vec<&str> = eff.rules.iter().map(|r| r.name.as_str()).collect();
+    // Its own rule first, then OpenAI's and the generic reading's, then the fallbacks: its own
+    // 503 before the generic table's.
+    assert_eq!(names[0], "out of credit");
+    assert!(names.contains(&"project without the model") && names.contains(&"insufficient_quota"), "{names:?}");
+    let fallbacks: Vec<&codegen::RuleRow> = eff.rules.iter().filter(|r| r.when.is_status_only()).collect();
+    let first_503 = fallbacks.iter().find(|r| r.when.status() == [codegen::StatusPattern::Exact(503)]).unwrap();
+    assert_eq!(first_503.then.code, "SERVICE_UNAVAILABLE");
+    assert_eq!(fallbacks.iter().filter(|r| r.name == "503").count(), 1, "the generic 503 is overridden, not kept twice");
+    assert!(eff.fields.contains_key("message") && eff.fields.contains_key("vendor_code"), "fields are inherited");
+    // And the Rust it compiles to names it, with no Rust written.
+    let out = std::env::temp_dir().join(format!("acme-out-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    codegen::run(&copy.root, &out).expect("it compiles");
+    let tables = std::fs::read_to_string(out.join("tables.rs")).unwrap();
+    let _ = std::fs::remove_dir_all(&out);
+    assert!(tables.contains("pub static ACME: StyleTable") && tables.contains("Field::VendorCode"), "the generated tables");
+}
