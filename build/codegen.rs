@@ -385,7 +385,12 @@ impl<'de> Deserialize<'de> for Test {
             }
             // Numbers too large for a status are a vendor's numeric codes: their decimal text.
             if items.iter().all(|s| matches!(s, Scalar::N(n) if *n > 999)) {
-                return Ok(Test::Equals(items.into_iter().map(|s| if let Scalar::N(n) = s { n.to_string() } else { String::new() }).collect()));
+                return Ok(Test::Equals(
+                    items
+                        .into_iter()
+                        .map(|s| if let Scalar::N(n) = s { n.to_string() } else { String::new() })
+                        .collect(),
+                ));
             }
             if items.iter().all(is_pattern) {
                 return items.into_iter().map(pattern).collect::<Result<_, _>>().map(Test::Status);
@@ -1032,7 +1037,8 @@ pub fn load(root: &Path) -> Result<Taxonomy, Problems> {
     let retry = RetryFile { schema: None, ..retry };
     for style in styles.iter_mut().chain(std::iter::once(&mut generic)) {
         let conditions = style.rules.iter_mut().map(|r| &mut r.when);
-        let conditions = conditions.chain(style.detect.iter_mut().flat_map(|d| d.signatures.iter_mut().map(|s| &mut s.when)));
+        let conditions =
+            conditions.chain(style.detect.iter_mut().flat_map(|d| d.signatures.iter_mut().map(|s| &mut s.when)));
         conditions.for_each(Condition::numbers_as_codes);
     }
     let taxonomy = Taxonomy { codes: codes.codes, styles, generic, secrets: secrets.secrets, retry };

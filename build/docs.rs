@@ -401,6 +401,12 @@ fn style_section(o: &mut String, s: &StyleFile, policy: &str) {
         format!("taxonomy/{}.json", s.style)
     };
     let _ = writeln!(o, "Style `{}`, table `{file}`, from {}.\n", s.style, source_text(&s.seed, policy));
+    if let Some(parent) = &s.extends {
+        let _ = writeln!(
+            o,
+            "Builds on `{parent}`: its fields replace `{parent}`'s of the same name, and its rules below come before `{parent}`'s (first every rule that tests a structured value, then those that test only the status and a phrase), then the fallbacks by status.\n"
+        );
+    }
     if let Some(d) = &s.detect {
         let sigs: Vec<String> = d
             .signatures

@@ -82,7 +82,7 @@ impl Normalizer {
 
 impl NormalizedError {
     /// The response for the client: the code's status, `content-type: application/json`,
-    /// `Retry-After` in seconds when known, `x-request-id` when known (and visible ASCII), and
+    /// `Retry-After` in seconds when known, `x-request-id` when known (other than visible ASCII percent-escaped), and
     /// the JSON envelope.
     ///
     /// ```
@@ -107,10 +107,20 @@ impl NormalizedError {
         if let Some(secs) = self.retry_after {
             headers.insert(RETRY_AFTER, HeaderValue::from(secs));
         }
-        // Header values are visible ASCII here; an id with other characters stays in the body.
-        let id = self.request_id.as_deref().filter(|id| id.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
-        if let Some(value) = id.and_then(|id| HeaderValue::from_str(id).ok()) {
-            headers.insert(REQUEST_ID_HEADER, value);
+        // Header values are visible ASCII here: any other character of the id is percent-escaped
+        // (its UTF-8 bytes), as the body keeps it whole.
+        if let Some(id) = self.request_id.as_deref() {
+            let mut escaped = String::with_capacity(id.len());
+            for b in id.bytes() {
+                if b.is_ascii_graphic() && b != b'%' || b == b' ' {
+                    escaped.push(char::from(b));
+                } else {
+                    escaped.push_str(&format!("%{b:02X}"));
+                }
+            }
+            if let Ok(value) = HeaderValue::from_str(escaped.trim()) {
+                headers.insert(REQUEST_ID_HEADER, value);
+            }
         }
         response
     }

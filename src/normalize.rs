@@ -142,7 +142,9 @@ impl<'x, 'a> View<'x, 'a> {
             Location::Deep { anchor, rest, .. } => self.caps?.deep(anchor, rest).into_iter().next()?,
             Location::Header { .. } if self.headers.is_empty() => return None,
             Location::Header { name, .. } => {
-                let v = self.headers.get(name)?.to_str().ok()?.trim();
+                // A value with bytes beyond visible ASCII is kept, read as UTF-8 where it is.
+                let v = String::from_utf8_lossy(self.headers.get(name)?.as_bytes());
+                let v = v.trim();
                 if v.is_empty() {
                     return None;
                 }
@@ -187,6 +189,19 @@ impl<'x, 'a> View<'x, 'a> {
                 _ => false,
             })
         })
+    }
+
+    /// Whether a rule that tests the body (more than the status) holds: a body without the
+    /// envelope's fields can still say what went wrong (a Gemini `promptFeedback.blockReason`).
+    pub(crate) fn matches_a_body_rule(&self, status: StatusCode) -> bool {
+        if self.caps.is_none() {
+            return false;
+        }
+        let facts = Facts::new(self, status);
+        self.table
+            .rules
+            .iter()
+            .any(|r| r.when.tests.iter().any(|t| matches!(t.subject, Subject::Field(_))) && facts.satisfy(&r.when))
     }
 
     /// The status the rules see: the response's if it is an error status, else the body's,
@@ -612,7 +627,7 @@ impl Normalizer {
         let view = View { table, caps: caps.as_ref(), headers, event, clock: self.clock };
         // A response without this table's envelope is read by status alone, with the table's
         // fallbacks by status: its own, then the generic table's (the policy for "no usable body").
-        let usable = view.has_envelope();
+        let usable = view.has_envelope() || view.matches_a_body_rule(status);
         let rules_view = if usable { view } else { View::bare(table, headers, self.clock) };
         self.build(style, status, &rules_view, usable)
     }

@@ -152,7 +152,9 @@ impl RetryPolicy {
         };
         let r = random();
         let r = if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
-        RetryAdvice::Retry { after: wait.saturating_add(self.jitter.mul_f64(r)) }
+        // `jitter * r` without overflow, whatever the configured jitter.
+        let jitter = Duration::try_from_secs_f64(self.jitter.as_secs_f64() * r).unwrap_or(Duration::MAX);
+        RetryAdvice::Retry { after: wait.saturating_add(jitter) }
     }
 
     /// The backoff after failed attempt `attempt`, before jitter: `base * factor^(attempt-1)`,

@@ -48,6 +48,13 @@ fn library(style: Option<Style>, status: u16, hs: &[(&str, &str)], body: &[u8]) 
     normalize(style, StatusCode::from_u16(status).expect("status"), &headers(hs), body).to_json()
 }
 
+/// What the tool prints for one response: the failure `inspect` finds, or `null`.
+fn inspected(style: Option<Style>, status: u16, hs: &[(&str, &str)], body: &[u8]) -> String {
+    llm_error_taxonomy::Normalizer::new()
+        .inspect(style, StatusCode::from_u16(status).expect("status"), &headers(hs), body)
+        .map_or_else(|| "null".to_owned(), |e| e.to_json())
+}
+
 /// A file in the temp dir, removed when dropped.
 struct TempFile(PathBuf);
 
@@ -177,7 +184,7 @@ fn library_case(line: &str) -> Option<String> {
     if is_event_stream(&headers(&hs), &body) {
         return None;
     }
-    Some(library(style, status, &hs, &body))
+    Some(inspected(style, status, &hs, &body))
 }
 
 #[test]
@@ -284,4 +291,52 @@ fn codes_prints_the_twelve_rows() {
         assert_eq!(row["status"], code.status_u16());
         assert_eq!(row["retryable"], code.is_retryable());
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn an_argument_that_is_not_utf8_is_a_one_line_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"body-\xFF.json");
+    for args in [
+        vec![std::ffi::OsStr::new("normalize"), std::ffi::OsStr::new("--status"), std::ffi::OsStr::new("500"), bad],
+        vec![std::ffi::OsStr::new("normalize"), std::ffi::OsStr::new("--header"), bad],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_llm-errors")).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("not valid UTF-8"), "{err}");
+    }
+}
+
+#[test]
+fn binary_bodies_and_successes_in_jsonl() {
+    let throttled = include_str!("cases/bedrock.jsonl")
+        .lines()
+        .find(|l| l.contains("bedrock-stream-throttling-first-frame"))
+        .unwrap();
+    let case: serde_json::Value = serde_json::from_str(throttled).unwrap();
+    let lines = [
+        serde_json::json!({"status": 200, "headers": case["headers"], "body_base64": case["body_base64"]}),
+        serde_json::json!({"status": 200, "body": r#"{"candidates": [{"content": {"parts": [{"text": "Hi"}]}, "finishReason": "STOP"}]}"#}),
+        serde_json::json!({"status": 200, "body": r#"{"promptFeedback": {"blockReason": "SAFETY"}}"#}),
+        serde_json::json!({"status": 200, "body_base64": "!!not base64!!"}),
+    ];
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llm-errors"))
+        .args(["normalize", "--jsonl", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let printed: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert!(printed[0].contains("\"RATE_LIMITED\""), "{}", printed[0]);
+    assert_eq!(printed[1], "null", "a success prints null");
+    assert!(printed[2].contains("\"CONTENT_MODERATION_REJECTED\""), "{}", printed[2]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not base64"));
 }

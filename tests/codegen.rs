@@ -315,7 +315,11 @@ fn a_new_provider_is_one_table_that_inherits() {
     let fallbacks: Vec<&codegen::RuleRow> = eff.rules.iter().filter(|r| r.when.is_status_only()).collect();
     let first_503 = fallbacks.iter().find(|r| r.when.status() == [codegen::StatusPattern::Exact(503)]).unwrap();
     assert_eq!(first_503.then.code, "SERVICE_UNAVAILABLE");
-    assert_eq!(fallbacks.iter().filter(|r| r.name == "503").count(), 1, "the generic 503 is overridden, not kept twice");
+    assert_eq!(
+        fallbacks.iter().filter(|r| r.name == "503").count(),
+        1,
+        "the generic 503 is overridden, not kept twice"
+    );
     assert!(eff.fields.contains_key("message") && eff.fields.contains_key("vendor_code"), "fields are inherited");
     // And the Rust it compiles to names it, with no Rust written.
     let out = std::env::temp_dir().join(format!("acme-out-{}", std::process::id()));
@@ -323,5 +327,8 @@ fn a_new_provider_is_one_table_that_inherits() {
     codegen::run(&copy.root, &out).expect("it compiles");
     let tables = std::fs::read_to_string(out.join("tables.rs")).unwrap();
     let _ = std::fs::remove_dir_all(&out);
-    assert!(tables.contains("pub static ACME: StyleTable") && tables.contains("Field::VendorCode"), "the generated tables");
+    assert!(
+        tables.contains("pub static ACME: StyleTable") && tables.contains("Field::VendorCode"),
+        "the generated tables"
+    );
 }

@@ -183,3 +183,17 @@ fn advice_reads_as_text() {
     assert_eq!(secs(2).delay(), Some(Duration::from_secs(2)));
     assert_eq!(RetryAdvice::GiveUp(GiveUp::UpstreamSaysNo).delay(), None);
 }
+
+#[test]
+fn extreme_configuration_never_panics() {
+    use llm_error_taxonomy::{ErrorCode, NormalizedError, RetryPolicy};
+    use std::time::Duration;
+    let err = NormalizedError::new(ErrorCode::RateLimited);
+    for jitter in [Duration::MAX, Duration::from_secs(u64::MAX / 2), Duration::ZERO] {
+        let policy = RetryPolicy::default().with_jitter(jitter);
+        for r in [0.0, 0.5, 1.0, f64::NAN, f64::INFINITY, -1.0] {
+            let advice = policy.advise(&err, 1, &mut || r);
+            assert!(advice.is_retry(), "{jitter:?} {r}");
+        }
+    }
+}

@@ -397,6 +397,13 @@ fn plain_classify(t: &Effective, style: Option<&str>, status: u16, body: Option<
         Some(Value::Number(n)) => *f != "message" && n.is_i64(),
         _ => false,
     });
+    // A body rule that holds makes the body usable too (a block reason with no message).
+    let status_seen = effective_status(table, status, body);
+    let usable = usable
+        || table
+            .rules
+            .iter()
+            .any(|r| r.when.0.keys().any(|k| k != "status") && holds(table, &r.when, status_seen, body));
     // With no usable body, the table's fallbacks by status decide.
     let body = if usable { body } else { None };
     let status = effective_status(table, status, body);

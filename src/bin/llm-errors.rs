@@ -64,8 +64,14 @@ fn for_stderr(message: &str) -> String {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    let args: Result<Vec<String>, Failure> = std::env::args_os()
+        .skip(1)
+        .map(|a| {
+            a.into_string()
+                .map_err(|a| Failure::usage(format!("argument {:?} is not valid UTF-8", a.to_string_lossy())))
+        })
+        .collect();
+    match args.and_then(|args| run(&args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("llm-errors: {}", for_stderr(&f.message));
