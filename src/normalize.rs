@@ -691,12 +691,7 @@ impl Normalizer {
         let style = style.or_else(|| crate::detect::detect_in(Some(&caps), status, headers, None));
         let table = style.map_or(StyleTable::generic(), Style::table);
         let view = View { table, caps: Some(&caps), headers, event: None, clock: self.clock };
-        let facts = Facts::new(&view, status);
-        let failed = view.has_envelope()
-            || table
-                .rules
-                .iter()
-                .any(|r| !r.when.is_status_only() && r.when.status().is_empty() && facts.satisfy(&r.when));
+        let failed = view.has_envelope() || view.matches_a_body_rule(status);
         failed.then(|| self.build(style, status, &view, true))
     }
 

@@ -156,12 +156,16 @@ fn invalid_utf8_where_a_field_is_read_makes_the_body_unusable() {
         let err = one(Some(Style::ModelBridge), 429, &HeaderMap::new(), body);
         assert_eq!(err.code(), ErrorCode::InsufficientBalance, "{:?}", String::from_utf8_lossy(body));
     }
-    // Invalid UTF-8 in a header value is ignored.
+    // Invalid UTF-8 in a header value: a request id is kept, its invalid bytes replaced (a
+    // gateway still has something to quote); a delay that does not read is no delay.
     let mut h = HeaderMap::new();
     h.insert("x-request-id", HeaderValue::from_bytes(b"req-\xff\xfe").expect("obs-text is a valid header value"));
     h.insert("retry-after", HeaderValue::from_bytes(b"1\xff").expect("a value"));
     let err = one(Some(Style::ModelBridge), 429, &h, b"");
-    assert_eq!((err.code(), err.request_id(), err.retry_after()), (ErrorCode::RateLimited, None, None));
+    assert_eq!(
+        (err.code(), err.request_id(), err.retry_after()),
+        (ErrorCode::RateLimited, Some("req-\u{FFFD}\u{FFFD}"), None)
+    );
 }
 
 #[test]

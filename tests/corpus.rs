@@ -5,6 +5,8 @@
 //! Every case must come out right twice: read with its provider's style, and with no style
 //! (detected from its shape, as a gateway that logs errors without the provider name relies on).
 
+mod common;
+
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use llm_error_taxonomy::{Clock, NormalizedError, Normalizer, Style};
 use serde::Deserialize;
@@ -62,25 +64,6 @@ fn style_of(provider: &str) -> Option<Style> {
     Style::from_str(wire).ok()
 }
 
-fn decode_base64(s: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' | b'-' => Some(62),
-        b'/' | b'_' => Some(63),
-        _ => None,
-    };
-    let bits: Vec<u8> = s.bytes().filter_map(val).collect();
-    bits.chunks(4)
-        .flat_map(|c| {
-            let n = c.iter().fold(0u32, |n, &b| n << 6 | u32::from(b)) << (6 * (4 - c.len()));
-            let bytes = n.to_be_bytes();
-            bytes[1..c.len()].to_vec()
-        })
-        .collect()
-}
-
 fn run(case: &Case, style: Option<Style>) -> Option<NormalizedError> {
     let mut headers = HeaderMap::new();
     for (k, v) in &case.headers {
@@ -90,7 +73,7 @@ fn run(case: &Case, style: Option<Style>) -> Option<NormalizedError> {
         }
     }
     let body = match (&case.body, &case.body_base64) {
-        (_, Some(b64)) => decode_base64(b64),
+        (_, Some(b64)) => common::wire::decode_base64(b64),
         (Some(text), None) => text.clone().into_bytes(),
         (None, None) => Vec::new(),
     };

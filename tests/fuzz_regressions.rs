@@ -105,7 +105,7 @@ fn eventstream_and_paths_hold_on_the_real_cases() {
             let case: serde_json::Value = serde_json::from_str(line).expect("a case");
             if let Some(b64) = case["body_base64"].as_str() {
                 let mut data = vec![0u8];
-                data.extend(decode_base64(b64));
+                data.extend(common::wire::decode_base64(b64));
                 targets::eventstream(&data);
                 ran.0 += 1;
             }
@@ -116,25 +116,6 @@ fn eventstream_and_paths_hold_on_the_real_cases() {
         }
     }
     assert!(ran.0 >= 3 && ran.1 >= 240, "ran {ran:?}");
-}
-
-fn decode_base64(s: &str) -> Vec<u8> {
-    let digit = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let digits: Vec<u8> = s.bytes().filter_map(digit).collect();
-    digits
-        .chunks(4)
-        .flat_map(|c| {
-            let n = c.iter().fold(0u32, |n, &d| n << 6 | u32::from(d)) << (6 * (4 - c.len()));
-            n.to_be_bytes()[1..c.len()].to_vec()
-        })
-        .collect()
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! passed through. Bodies are real responses from `tests/cases/` and `tests/corpus/`, cut to the
 //! fields that matter.
 
+mod common;
+
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use llm_error_taxonomy::table::{StyleTable, reason};
 use llm_error_taxonomy::{ErrorCode, Limits, NormalizedError, Normalizer, Style};
@@ -441,36 +443,10 @@ fn provider_key_formats_are_redacted() {
 // Bedrock's binary event stream, through the same stream reader as SSE, split anywhere.
 #[test]
 fn bedrock_event_streams_are_read_frame_by_frame() {
-    fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
-        let mut h = Vec::new();
-        for (name, value) in headers {
-            h.push(name.len() as u8);
-            h.extend_from_slice(name.as_bytes());
-            h.push(7);
-            h.extend_from_slice(&(value.len() as u16).to_be_bytes());
-            h.extend_from_slice(value.as_bytes());
-        }
-        let total = (12 + h.len() + payload.len() + 4) as u32;
-        let mut out = total.to_be_bytes().to_vec();
-        out.extend_from_slice(&(h.len() as u32).to_be_bytes());
-        let c = crc32(&out);
-        out.extend_from_slice(&c.to_be_bytes());
-        out.extend_from_slice(&h);
-        out.extend_from_slice(payload);
-        let c = crc32(&out);
-        out.extend_from_slice(&c.to_be_bytes());
-        out
-    }
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut c = !0u32;
-        for &b in bytes {
-            c ^= u32::from(b);
-            for _ in 0..8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-            }
-        }
-        !c
-    }
+    let frame = |headers: &[(&str, &str)], payload: &[u8]| {
+        let headers: Vec<(&[u8], &[u8])> = headers.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect();
+        common::wire::frame(&headers, payload)
+    };
     let delta = frame(
         &[(":message-type", "event"), (":event-type", "contentBlockDelta")],
         br#"{"delta":{"text":"Hi"},"contentBlockIndex":0}"#,

@@ -4,7 +4,8 @@
 //! - [`response`]: the raw input format of the fuzz targets and of `tests/fuzz_regressions/`;
 //! - [`invariants`]: what must hold of every normalized error, whatever the input;
 //! - [`targets`]: the body of each fuzz target, replayed on stable by `tests/fuzz_regressions.rs`;
-//! - [`vocab`]: what the tables name, from which generated inputs are built.
+//! - [`vocab`]: what the tables name, from which generated inputs are built;
+//! - [`wire`]: event-stream frames and base64, as tests build and read them.
 
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
@@ -13,3 +14,4 @@ pub mod invariants;
 pub mod response;
 pub mod targets;
 pub mod vocab;
+pub mod wire;

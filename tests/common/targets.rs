@@ -121,44 +121,17 @@ fn frames(data: &[u8]) -> Vec<u8> {
             Some(i) => (&message[..i], &message[i + 1..]),
             None => (message, &b""[..]),
         };
-        let mut headers = Vec::new();
-        for h in head.split(|&b| b == b';').filter(|h| !h.is_empty()) {
-            let (name, value) = match h.iter().position(|&b| b == b'=') {
+        let headers: Vec<(&[u8], &[u8])> = head
+            .split(|&b| b == b';')
+            .filter(|h| !h.is_empty())
+            .map(|h| match h.iter().position(|&b| b == b'=') {
                 Some(i) => (&h[..i], &h[i + 1..]),
                 None => (h, &b""[..]),
-            };
-            let name = &name[..name.len().min(255)];
-            let value = &value[..value.len().min(u16::MAX as usize)];
-            headers.push(name.len() as u8);
-            headers.extend_from_slice(name);
-            headers.push(7);
-            headers.extend_from_slice(&(value.len() as u16).to_be_bytes());
-            headers.extend_from_slice(value);
-        }
-        let total = (12 + headers.len() + payload.len() + 4) as u32;
-        let start = out.len();
-        out.extend_from_slice(&total.to_be_bytes());
-        out.extend_from_slice(&(headers.len() as u32).to_be_bytes());
-        let c = crc32(&out[start..]);
-        out.extend_from_slice(&c.to_be_bytes());
-        out.extend_from_slice(&headers);
-        out.extend_from_slice(payload);
-        let c = crc32(&out[start..]);
-        out.extend_from_slice(&c.to_be_bytes());
+            })
+            .collect();
+        out.extend(super::wire::frame(&headers, payload));
     }
     out
-}
-
-/// CRC-32 (IEEE), written plainly: the reference the crate's table-driven one is checked against.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in bytes {
-        c ^= u32::from(b);
-        for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-        }
-    }
-    !c
 }
 
 /// `paths`: the path language (`*`, element filters, top-level arrays, JSON held in strings).
