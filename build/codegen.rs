@@ -154,6 +154,10 @@ pub struct StreamSection {
     /// Paths whose presence in a `data` payload makes it an error object.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub error_paths: Vec<String>,
+    /// `path=value`: a payload whose string at `path` is `value` is an error object (vLLM's
+    /// `object=error`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_values: Vec<String>,
     /// Where a chunk's finish reason lives; `*` is any array element.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finish_reason: Vec<String>,
@@ -1263,7 +1267,12 @@ fn validate_style(
                     }
                 }
             }
-            if let Some(other) = seen_paths.insert(loc, field) {
+            // A path is one field's, except that a numeric code may also be the status the
+            // body repeats (Google's and OpenRouter's `error.code`).
+            if let Some(other) = seen_paths.insert(loc, field)
+                && other != "status"
+                && field != "status"
+            {
                 out.push(file, place.clone(), format!("path {loc:?} is also field {other:?}"));
             }
         }
@@ -1417,6 +1426,11 @@ fn validate_stream(s: &StreamSection, file: &str, out: &mut Collector) {
             if item.trim().is_empty() || item.trim() != item || item.contains(['\r', '\n']) {
                 out.push(file, place.clone(), format!("{what} entry {item:?} must be non-empty, trimmed, one line"));
             }
+        }
+    }
+    for v in &s.error_values {
+        if !v.split_once('=').is_some_and(|(p, val)| valid_stream_path(p) && !val.is_empty()) {
+            out.push(file, place.clone(), format!("bad error_values entry {v:?}: it is `path=value`"));
         }
     }
     for (what, paths) in [("error_paths", &s.error_paths), ("finish_reason", &s.finish_reason), ("output", &s.output)] {
@@ -2055,6 +2069,16 @@ fn emit_streams(o: &mut String, t: &Taxonomy) {
         let _ = writeln!(o, "    end_events: {},", str_list(&s.end_events));
         let _ = writeln!(o, "    error_events: {},", str_list(&s.error_events));
         let _ = writeln!(o, "    error_paths: {},", path_list(&s.error_paths));
+        let values: Vec<String> = s
+            .error_values
+            .iter()
+            .filter_map(|v| v.split_once('='))
+            .map(|(p, v)| {
+                let segs: Vec<String> = p.split('.').map(|s| format!("{s:?}")).collect();
+                format!("(&[{}], {v:?})", segs.join(", "))
+            })
+            .collect();
+        let _ = writeln!(o, "    error_values: &[{}],", values.join(", "));
         let _ = writeln!(o, "    finish_reason: {},", path_list(&s.finish_reason));
         let _ = writeln!(o, "    error_finish_reasons: {},", str_list(&s.error_finish_reasons));
         let _ = writeln!(o, "    done_finish_reasons: {},", str_list(&s.done_finish_reasons));

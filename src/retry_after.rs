@@ -72,7 +72,7 @@ fn unit_scale(unit: &str) -> Option<f64> {
 /// retry in 47.43s". A number with no unit is seconds; a number followed by a word that is no
 /// unit of time ("5 requests") is no delay.
 pub(crate) fn from_message(message: &str) -> Option<f64> {
-    const PHRASES: [&str; 4] = ["retry after", "try again in", "retry in", "try again after"];
+    const PHRASES: [&str; 5] = ["retry after", "try again in", "retry in", "try again after", "resets in"];
     let bytes = message.as_bytes();
     // Every phrase starts with 'r' or 't': look only where one of those stands.
     let starts = bytes.iter().enumerate().filter(|(_, b)| matches!(*b | 0x20, b'r' | b't'));
@@ -86,6 +86,8 @@ pub(crate) fn from_message(message: &str) -> Option<f64> {
             continue;
         };
         let rest = message[at + phrase.len()..].trim_start();
+        // "resets in ~30s": an approximate delay is a delay.
+        let rest = rest.strip_prefix('~').unwrap_or(rest);
         if let Some(secs) = leading_delay(rest) {
             return Some(secs);
         }
@@ -322,6 +324,7 @@ mod tests {
         assert_eq!(from_message("try again in 5 days"), Some(432_000.0));
         assert_eq!(from_message("Please retry in 47.434392449s."), Some(47.434392449));
         assert_eq!(from_message("retry after 7."), Some(7.0));
+        assert_eq!(from_message("Request was throttled. Your rate limit resets in ~30s."), Some(30.0));
         assert_eq!(from_message("try again in 1e3 seconds"), None);
         assert_eq!(from_message("try again in 5 requests"), None);
         assert_eq!(from_message("please retry later"), None);

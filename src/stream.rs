@@ -29,6 +29,7 @@ pub(crate) struct StreamSpec {
     pub end_events: &'static [&'static str],
     pub error_events: &'static [&'static str],
     pub error_paths: &'static [&'static [&'static str]],
+    pub error_values: &'static [(&'static [&'static str], &'static str)],
     pub finish_reason: &'static [&'static [&'static str]],
     pub error_finish_reasons: &'static [&'static str],
     pub done_finish_reasons: &'static [&'static str],
@@ -253,6 +254,8 @@ enum ProbeKind {
     Finish(&'static [&'static str]),
     /// A string among these: the stream has ended (it has no other terminator).
     Done(&'static [&'static str]),
+    /// This string: the payload is an error object.
+    ErrorValue(&'static str),
     /// A non-empty value: output was delivered.
     Output,
 }
@@ -367,6 +370,7 @@ impl StreamReader {
         let mut probes = Vec::new();
         for spec in &specs {
             let all = spec.error_paths.iter().map(|p| (*p, ProbeKind::Error));
+            let all = all.chain(spec.error_values.iter().map(|(p, v)| (*p, ProbeKind::ErrorValue(v))));
             let all = all.chain(spec.finish_reason.iter().map(|p| (*p, ProbeKind::Finish(spec.error_finish_reasons))));
             let all = all.chain(
                 spec.finish_reason
@@ -671,6 +675,14 @@ impl StreamReader {
                 self.event.clear();
                 self.event.extend_from_slice(value);
             }
+            // An `error:` field (llama.cpp before its `data:` errors) carries an error object.
+            b"error" => {
+                self.event.clear();
+                self.event.extend_from_slice(b"error");
+                self.data.clear();
+                self.data.extend_from_slice(value);
+                self.has_data = true;
+            }
             b"id" | b"retry" => {}
             _ if !self.bare.is_empty() || matches!(line.trim_ascii_start().first(), Some(b'{' | b'[')) => {
                 self.bare.extend_from_slice(line);
@@ -899,6 +911,7 @@ impl Walker<'_> {
                     }
                 }
                 (ProbeKind::Done(reasons), Leaf::Str(s)) => self.found.done |= reasons.contains(s),
+                (ProbeKind::ErrorValue(want), Leaf::Str(s)) => self.found.error |= want == *s,
                 _ => {}
             }
         }

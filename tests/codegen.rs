@@ -185,8 +185,8 @@ fn a_broken_copy_reports_every_problem_with_its_place() {
         rules(v)[i]["name"] = json!("context_length_exceeded");
         expected.push((file(generic), Some(place(i, "context_length_exceeded")), "duplicate rule name".into()));
 
-        rules(v).insert(0, json!({"name": "upstream 529", "when": {"upstream_status": 529}, "then": {"code": "MODEL_OVERLOADED"}, "source": "https://docs.anthropic.com/en/api/errors"}));
-        expected.push((file(generic), Some(place(0, "upstream 529")), "locates no upstream_status field".into()));
+        rules(v).insert(0, json!({"name": "balance 0", "when": {"balance_usdc": 0}, "then": {"code": "INSUFFICIENT_BALANCE"}, "source": "https://docs.anthropic.com/en/api/errors"}));
+        expected.push((file(generic), Some(place(0, "balance 0")), "locates no balance_usdc field".into()));
     });
     // Every rule index of generic.json moved by one: fix up the duplicate name's place.
     for e in expected.iter_mut().filter(|e| e.0 == file(generic) && e.2 == "duplicate rule name") {

@@ -106,8 +106,9 @@ fn no_usable_body(status: u16) -> ErrorCode {
         402 => ErrorCode::InsufficientBalance,
         408 | 504 => ErrorCode::GenerationTimeout,
         429 => ErrorCode::RateLimited,
-        424 | 499 | 500 => ErrorCode::GenerationFailed,
-        502 | 503 => ErrorCode::ModelUnavailable,
+        424 | 499 | 500 | 520 => ErrorCode::GenerationFailed,
+        502 | 503 | 521..=523 | 525 | 526 | 530 => ErrorCode::ModelUnavailable,
+        524 => ErrorCode::GenerationTimeout,
         529 => ErrorCode::ModelOverloaded,
         400..=499 => ErrorCode::InputValidationError,
         _ => ErrorCode::InternalError,
@@ -843,7 +844,10 @@ fn policy_7_no_usable_body_is_classified_by_status_alone() {
         ("empty error", br#"{"error": {}}"#.to_vec()),
         ("null fields", br#"{"error": {"message": null, "code": null, "type": null}}"#.to_vec()),
         ("non-text fields", br#"{"error": {"message": ["x"], "code": true, "type": {"a": 1}}}"#.to_vec()),
-        ("other shape", br#"{"errors": [{"message": "insufficient balance", "code": "insufficient_quota"}]}"#.to_vec()),
+        (
+            "other shape",
+            br#"{"problems": [{"message": "insufficient balance", "code": "insufficient_quota"}]}"#.to_vec(),
+        ),
     ];
     for status in 400..=599u16 {
         assert_eq!(fallback(None, status), no_usable_body(status), "the generic reading's {status}");
