@@ -2,9 +2,9 @@
 
 use crate::body::{Captures, Value};
 use crate::limits::Limits;
-use crate::normalize::{Facts, View};
 use crate::retry_after::Clock;
 use crate::table::{DETECT_ORDER, Location, Style};
+use crate::view::{Facts, View};
 use http::{HeaderMap, StatusCode};
 
 /// The style whose signature a response matches, trying styles in the tables' order.

@@ -55,6 +55,7 @@ mod retry;
 mod retry_after;
 mod stream;
 pub mod table;
+mod view;
 
 pub use code::{ErrorCode, Field};
 pub use detect::detect;

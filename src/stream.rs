@@ -13,9 +13,10 @@
 
 use crate::code::{ErrorCode, Field};
 use crate::error::{Detail, NormalizedError, Upstream};
-use crate::normalize::{Normalizer, View};
+use crate::normalize::Normalizer;
 use crate::redact::clean;
 use crate::table::{Style, StyleTable, stream_spec};
+use crate::view::View;
 use http::{HeaderMap, StatusCode};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,302 @@
+//! A response read through one table: where each field's value is found (body paths, deeper
+//! paths, headers, an event-stream message's name), the transforms applied to it, and the facts
+//! the rules test, each read at most once. Classification (`normalize.rs`) and detection
+//! (`detect.rs`) both read responses through it.
+
+use crate::body::{CLASSIFY_BYTES, Captures, RawDetail, Value, cap};
+use crate::code::Field;
+use crate::retry_after::{self, Clock};
+use crate::table::{Condition, Location, Op, Rule, StyleTable, Subject, Test, Transform};
+use http::{HeaderMap, StatusCode};
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use strum::EnumCount;
+
+/// `true` or `false`, as a JSON boolean or a string such as a header value.
+pub(crate) fn flag(v: &Value<'_>) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Str(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
+        Value::Str(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// A response read through one table: body captures, headers and, inside a stream, the
+/// event's name.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'x, 'a> {
+    pub table: &'static StyleTable,
+    pub caps: Option<&'x Captures<'a>>,
+    pub headers: &'x HeaderMap,
+    pub event: Option<&'x str>,
+    pub clock: Clock,
+}
+
+/// A captured value seen through a view: borrowed from the body where it can be.
+fn reborrow<'x>(v: &'x Value<'_>) -> Option<Value<'x>> {
+    Some(match v {
+        Value::Str(s) => Value::Str(Cow::Borrowed(s)),
+        Value::Int(i) => Value::Int(*i),
+        Value::Float(f) => Value::Float(*f),
+        Value::Bool(b) => Value::Bool(*b),
+        Value::Details(_) => return None,
+    })
+}
+
+impl<'x, 'a> View<'x, 'a> {
+    /// A view of no body, through `table`.
+    pub(crate) fn bare(table: &'static StyleTable, headers: &'x HeaderMap, clock: Clock) -> Self {
+        View { table, caps: None, headers, event: None, clock }
+    }
+
+    /// The values at one location, transformed: one, or for a deep path every element found.
+    fn all_at(&self, loc: Location) -> Vec<Value<'x>> {
+        match loc {
+            Location::Deep { anchor, rest, then } => match self.caps {
+                Some(caps) => caps
+                    .deep(anchor, rest)
+                    .into_iter()
+                    .filter_map(|v| then.iter().try_fold(v, |v, t| transform(v, *t, self)))
+                    .collect(),
+                None => Vec::new(),
+            },
+            _ => self.at(loc).into_iter().collect(),
+        }
+    }
+
+    /// Every value of `field` at the first of its locations that has one.
+    pub(crate) fn values(&self, field: Field) -> Vec<Value<'x>> {
+        self.table.locations(field).iter().map(|loc| self.all_at(*loc)).find(|v| !v.is_empty()).unwrap_or_default()
+    }
+
+    /// The value at one location, transformed (for a deep path, the first element found).
+    fn at(&self, loc: Location) -> Option<Value<'x>> {
+        let v = match loc {
+            Location::Body { path, .. } => reborrow(self.caps?.get(path)?)?,
+            Location::Deep { anchor, rest, .. } => self.caps?.deep(anchor, rest).into_iter().next()?,
+            Location::Header { .. } if self.headers.is_empty() => return None,
+            Location::Header { name, .. } => {
+                // A value with bytes beyond visible ASCII is kept, read as UTF-8 where it is.
+                let v = String::from_utf8_lossy(self.headers.get(name)?.as_bytes());
+                let v = v.trim();
+                if v.is_empty() {
+                    return None;
+                }
+                Value::Str(Cow::Owned(v.to_owned()))
+            }
+            Location::Event { .. } => Value::Str(Cow::Owned(self.event?.to_owned())),
+        };
+        loc.transforms().iter().try_fold(v, |v, t| transform(v, *t, self))
+    }
+
+    /// The first located value of `field`.
+    pub(crate) fn value(&self, field: Field) -> Option<Value<'x>> {
+        self.table.locations(field).iter().find_map(|loc| self.at(*loc))
+    }
+
+    /// The first located string of `field`.
+    pub(crate) fn text(&self, field: Field) -> Option<Cow<'x, str>> {
+        self.table.locations(field).iter().find_map(|loc| match self.at(*loc)? {
+            Value::Str(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The details array of the `details` field, as the body gives it.
+    pub(crate) fn details(&self) -> Option<&'x [RawDetail<'a>]> {
+        self.table.locations(Field::Details).iter().find_map(|loc| match loc {
+            Location::Body { path, .. } => match self.caps?.get(*path)? {
+                Value::Details(list) => Some(list.as_slice()),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// Whether the response holds this table's envelope: a message, code or type found in the
+    /// body as text (a code may also be a number), or a code or type in a header.
+    pub(crate) fn has_envelope(&self) -> bool {
+        [Field::Message, Field::Code, Field::Type].iter().any(|&f| {
+            self.table.locations(f).iter().any(|l| match self.at(*l) {
+                Some(Value::Str(_)) => true,
+                Some(Value::Int(_)) => f != Field::Message,
+                _ => false,
+            })
+        })
+    }
+
+    /// Whether a rule that tests the body (more than the status) holds: a body without the
+    /// envelope's fields can still say what went wrong (a Gemini `promptFeedback.blockReason`).
+    pub(crate) fn matches_a_body_rule(&self, status: StatusCode) -> bool {
+        if self.caps.is_none() {
+            return false;
+        }
+        let facts = Facts::new(self, status);
+        self.table
+            .rules
+            .iter()
+            .any(|r| r.when.tests.iter().any(|t| matches!(t.subject, Subject::Field(_))) && facts.satisfy(&r.when))
+    }
+
+    /// The status the rules see: the response's if it is an error status, else the body's,
+    /// else 500 (an error reported without an error status is an upstream failure).
+    pub(crate) fn effective_status(&self, status: StatusCode) -> u16 {
+        let s = status.as_u16();
+        if (400..=599).contains(&s) {
+            return s;
+        }
+        self.value(Field::Status).and_then(|v| v.as_status()).filter(|s| (400..=599).contains(s)).unwrap_or(500)
+    }
+
+    /// Seconds since the Unix epoch: the response's `Date`, else the clock.
+    fn now(&self) -> f64 {
+        retry_after::now(self.headers, self.clock)
+    }
+}
+
+/// Applies a table's transform; `None` when the value does not fit it.
+fn transform<'x>(v: Value<'x>, t: Transform, view: &View<'_, '_>) -> Option<Value<'x>> {
+    let text = |v: &Value<'x>| -> Option<Cow<'x, str>> {
+        match v {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(Cow::Owned(i.to_string())),
+            _ => None,
+        }
+    };
+    let secs = |n: f64| (n.is_finite() && n >= 0.0).then_some(Value::Float(n));
+    match t {
+        Transform::Before(sep) => {
+            let s = text(&v)?;
+            Some(Value::Str(match s {
+                Cow::Borrowed(b) => Cow::Borrowed(b.split(sep).next().unwrap_or(b)),
+                Cow::Owned(o) => Cow::Owned(o.split(sep).next().unwrap_or(&o).to_owned()),
+            }))
+        }
+        Transform::After(sep) => {
+            let s = text(&v)?;
+            Some(Value::Str(match s {
+                Cow::Borrowed(b) => Cow::Borrowed(b.rsplit(sep).next().unwrap_or(b)),
+                Cow::Owned(o) => Cow::Owned(o.rsplit(sep).next().unwrap_or(&o).to_owned()),
+            }))
+        }
+        Transform::Lower => Some(Value::Str(Cow::Owned(text(&v)?.to_ascii_lowercase()))),
+        Transform::If(name, want) => {
+            let got = view.headers.get(name)?.to_str().ok()?.trim();
+            (got == want).then_some(v)
+        }
+        Transform::Number => match v {
+            Value::Int(_) | Value::Float(_) => Some(v),
+            Value::Str(s) => {
+                let n: f64 = s.trim().parse().ok()?;
+                n.is_finite().then_some(if n.fract() == 0.0 && n.abs() < 1e15 {
+                    Value::Int(n as i64)
+                } else {
+                    Value::Float(n)
+                })
+            }
+            _ => None,
+        },
+        Transform::Millis => secs(v.as_f64()? / 1000.0),
+        Transform::Duration => match &v {
+            Value::Str(s) => secs(retry_after::parse_duration(s.trim())?),
+            _ => secs(v.as_f64()?),
+        },
+        Transform::Delay => match &v {
+            Value::Str(s) if s.trim().parse::<f64>().is_err() => {
+                let at = retry_after::parse_http_date(s)?;
+                secs((at as f64 - view.now()).max(0.0))
+            }
+            _ => secs(v.as_f64()?),
+        },
+        Transform::Reset => match &v {
+            Value::Str(s) if s.trim().parse::<f64>().is_err() => secs(retry_after::parse_duration(s.trim())?),
+            _ => secs(retry_after::reset(v.as_f64()?, view.now())?),
+        },
+        Transform::Rfc3339 => {
+            let at = retry_after::parse_rfc3339(&text(&v)?)?;
+            secs((at - view.now()).max(0.0))
+        }
+    }
+}
+
+/// The facts the rules test, read through one view, each field at most once.
+pub(crate) struct Facts<'v, 'x, 'a> {
+    view: &'v View<'x, 'a>,
+    status: u16,
+    cache: [OnceCell<Vec<Value<'x>>>; Field::COUNT],
+}
+
+impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
+    pub(crate) fn new(view: &'v View<'x, 'a>, status: StatusCode) -> Self {
+        Facts { view, status: view.effective_status(status), cache: [const { OnceCell::new() }; Field::COUNT] }
+    }
+
+    /// The value of `field` (the first, for a path over array elements), read once.
+    pub(crate) fn get(&self, field: Field) -> Option<&Value<'x>> {
+        self.all(field).first()
+    }
+
+    /// Every value of `field` at its first location that has one, read once.
+    fn all(&self, field: Field) -> &[Value<'x>] {
+        self.cache[field as usize].get_or_init(|| self.view.values(field))
+    }
+
+    /// Whether a test holds: for a path over array elements, for any element.
+    fn holds(&self, test: &Test) -> bool {
+        let field = match test.subject {
+            Subject::Status => return matches!(test.op, Op::Status(p) if p.iter().any(|p| p.matches(self.status))),
+            Subject::Field(f) => f,
+        };
+        let values = self.all(field);
+        if let Op::Present(want) = test.op {
+            return values.is_empty() != want;
+        }
+        values.iter().any(|v| Self::value_holds(v, test.op))
+    }
+
+    fn value_holds(value: &Value<'_>, op: Op) -> bool {
+        if let Op::Status(p) = op {
+            return value.as_status().is_some_and(|s| p.iter().any(|p| p.matches(s)));
+        }
+        let text: Cow<'_, str> = match value {
+            Value::Str(s) => Cow::Borrowed(cap(s, CLASSIFY_BYTES)),
+            Value::Int(i) => Cow::Owned(i.to_string()),
+            Value::Float(f) => Cow::Owned(f.to_string()),
+            Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            Value::Details(_) => return false,
+        };
+        match op {
+            Op::Equals(v) => v.contains(&&*text),
+            Op::StartsWith(v) => v.iter().any(|p| text.starts_with(p)),
+            Op::Contains(v) => v.iter().any(|p| contains_phrase(&text, p)),
+            Op::Status(_) | Op::Present(_) => false,
+        }
+    }
+
+    /// Whether every test of `c` holds.
+    pub(crate) fn satisfy(&self, c: &Condition) -> bool {
+        c.tests.iter().all(|t| self.holds(t))
+    }
+}
+
+/// Whether `text` contains `phrase` (lowercase ASCII) on word boundaries, ignoring ASCII case:
+/// where the phrase begins or ends with a letter or digit, the text must not go on with one.
+pub(crate) fn contains_phrase(text: &str, phrase: &str) -> bool {
+    let (m, p) = (text.as_bytes(), phrase.as_bytes());
+    let (Some(&first), Some(&last)) = (p.first(), p.last()) else { return false };
+    if m.len() < p.len() {
+        return false;
+    }
+    let word = |b: u8| b.is_ascii_alphanumeric();
+    (0..=m.len() - p.len()).any(|i| {
+        m[i..i + p.len()].eq_ignore_ascii_case(p)
+            && (!word(first) || i == 0 || !word(m[i - 1]))
+            && (!word(last) || i + p.len() == m.len() || !word(m[i + p.len()]))
+    })
+}
+
+/// The first rule of the view's table that holds.
+pub(crate) fn first_match(facts: &Facts<'_, '_, '_>) -> Option<&'static Rule> {
+    facts.view.table.rules.iter().find(|r| facts.satisfy(&r.when))
+}
