@@ -151,6 +151,12 @@ pub struct StreamSection {
     /// Event names whose data is an error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub error_events: Vec<String>,
+    /// Event names whose messages carry generated output (an event stream's `chunk`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_events: Vec<String>,
+    /// SSE field names, besides `data`, whose value is an error object (llama.cpp's `error:`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_fields: Vec<String>,
     /// Paths whose presence in a `data` payload makes it an error object.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub error_paths: Vec<String>,
@@ -1419,6 +1425,8 @@ fn validate_stream(s: &StreamSection, file: &str, out: &mut Collector) {
         ("done", &s.done),
         ("end_events", &s.end_events),
         ("error_events", &s.error_events),
+        ("output_events", &s.output_events),
+        ("error_fields", &s.error_fields),
         ("error_finish_reasons", &s.error_finish_reasons),
         ("done_finish_reasons", &s.done_finish_reasons),
     ] {
@@ -2068,6 +2076,8 @@ fn emit_streams(o: &mut String, t: &Taxonomy) {
         let _ = writeln!(o, "    done: {},", str_list(&s.done));
         let _ = writeln!(o, "    end_events: {},", str_list(&s.end_events));
         let _ = writeln!(o, "    error_events: {},", str_list(&s.error_events));
+        let _ = writeln!(o, "    output_events: {},", str_list(&s.output_events));
+        let _ = writeln!(o, "    error_fields: {},", str_list(&s.error_fields));
         let _ = writeln!(o, "    error_paths: {},", path_list(&s.error_paths));
         let values: Vec<String> = s
             .error_values

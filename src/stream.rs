@@ -29,6 +29,8 @@ pub(crate) struct StreamSpec {
     pub done: &'static [&'static str],
     pub end_events: &'static [&'static str],
     pub error_events: &'static [&'static str],
+    pub output_events: &'static [&'static str],
+    pub error_fields: &'static [&'static str],
     pub error_paths: &'static [&'static [&'static str]],
     pub error_values: &'static [(&'static [&'static str], &'static str)],
     pub finish_reason: &'static [&'static [&'static str]],
@@ -638,8 +640,14 @@ impl StreamReader {
             return Some(err);
         }
         self.events += 1;
-        if !self.done && matches!(name, "chunk" | "contentBlockDelta") {
+        if self.done {
+            return None;
+        }
+        if self.specs.iter().any(|s| s.output_events.contains(&name)) {
             self.output_events += 1;
+        }
+        if self.specs.iter().any(|s| s.end_events.contains(&name)) {
+            self.done = true;
         }
         None
     }
@@ -676,8 +684,8 @@ impl StreamReader {
                 self.event.clear();
                 self.event.extend_from_slice(value);
             }
-            // An `error:` field (llama.cpp before its `data:` errors) carries an error object.
-            b"error" => {
+            name if self.specs.iter().any(|s| s.error_fields.iter().any(|f| f.as_bytes() == name)) => {
+                // A field the tables name as an error (llama.cpp's `error:`) holds an error object.
                 self.event.clear();
                 self.event.extend_from_slice(b"error");
                 self.data.clear();
