@@ -269,15 +269,6 @@ impl Condition {
             _ => None,
         })
     }
-
-    /// The values `subject` must equal, or an empty list.
-    #[allow(dead_code)] // for the tests that include this file
-    pub fn equals(&self, subject: &str) -> &[String] {
-        match self.0.get(subject) {
-            Some(Test::Equals(v)) => v,
-            _ => &[],
-        }
-    }
 }
 
 /// One test on a field (or on the HTTP status).
