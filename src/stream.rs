@@ -326,8 +326,7 @@ pub struct StreamReader {
     first_line: bool,
     /// How events are framed, once known.
     framing: Option<Framing>,
-    /// The bytes of an event-stream message not yet complete (before the framing is known,
-    /// the leading whitespace).
+    /// The bytes of an event-stream message not yet complete.
     frames: Vec<u8>,
     event: Vec<u8>,
     data: Vec<u8>,
@@ -421,25 +420,15 @@ impl StreamReader {
         if self.failed {
             return None;
         }
+        let mut chunk = chunk;
         if self.framing.is_none() {
-            // Leading whitespace decides nothing: keep it until the first byte that does, then
-            // read it all with the framing that byte shows.
-            let Some(first) = chunk.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n')) else {
-                if self.frames.len() + chunk.len() > self.cap() {
-                    // Only blank lines so far, and too many to keep: they are an empty SSE stream.
-                    self.framing = Some(Framing::Sse);
-                    self.frames = Vec::new();
-                } else {
-                    self.frames.extend_from_slice(chunk);
-                }
+            // Leading whitespace is no part of any framing (blank lines end no event): it is
+            // skipped, and the first byte after it shows the framing.
+            let Some(i) = chunk.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n')) else {
                 return None;
             };
-            self.framing = Some(Framing::of_first_byte(*first));
-            if !self.frames.is_empty() {
-                let mut held = std::mem::take(&mut self.frames);
-                held.extend_from_slice(chunk);
-                return self.push(&held);
-            }
+            chunk = &chunk[i..];
+            self.framing = Some(Framing::of_first_byte(chunk[0]));
         }
         if self.framing == Some(Framing::EventStream) {
             return self.push_frames(chunk);
@@ -479,9 +468,6 @@ impl StreamReader {
     pub fn finish(mut self) -> Option<StreamError> {
         if self.failed {
             return None;
-        }
-        if self.framing.is_none() {
-            self.frames.clear();
         }
         if self.framing == Some(Framing::EventStream) {
             // Messages are self-delimiting: a stream that ends on a message boundary is whole.
