@@ -424,9 +424,7 @@ impl StreamReader {
         if self.framing.is_none() {
             // Leading whitespace is no part of any framing (blank lines end no event): it is
             // skipped, and the first byte after it shows the framing.
-            let Some(i) = chunk.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n')) else {
-                return None;
-            };
+            let i = chunk.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?;
             chunk = &chunk[i..];
             self.framing = Some(Framing::of_first_byte(chunk[0]));
         }
