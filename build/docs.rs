@@ -505,8 +505,16 @@ fn machine_section(o: &mut String, t: &Taxonomy) {
 // ---------------------------------------------------------------------------------------------
 
 /// The whole taxonomy as pretty JSON: the shape of [`Taxonomy`].
+/// The whole taxonomy as JSON: the tables as written, and under `compiled` each style as the
+/// crate compiles it (what it inherits applied, its rules in the order they are tried), so that
+/// a reader in another language need not apply `extends` and the fallback tiers itself.
 pub fn json_text(t: &Taxonomy) -> String {
-    serde_json::to_string_pretty(t).unwrap_or_default() + "\n"
+    let mut v = serde_json::to_value(t).unwrap_or_default();
+    let compiled: Vec<StyleFile> = t.styles.iter().chain(std::iter::once(&t.generic)).map(|s| t.effective(s)).collect();
+    if let Value::Object(m) = &mut v {
+        m.insert("compiled".to_owned(), serde_json::to_value(compiled).unwrap_or_default());
+    }
+    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
 }
 
 /// The OpenAPI 3.1 document of the error components.

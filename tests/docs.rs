@@ -177,7 +177,14 @@ fn json_parses_back_into_the_tables() {
     assert_eq!(parsed, taxonomy());
     let value: Value = serde_json::from_str(text).unwrap();
     let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["codes", "generic", "retry", "secrets", "styles"]);
+    assert_eq!(keys, ["codes", "compiled", "generic", "retry", "secrets", "styles"]);
+    // Each compiled style is the runtime's table: the same rules in the same order.
+    for (json, compiled) in value["compiled"].as_array().unwrap().iter().zip(llm_error_taxonomy::table::all()) {
+        assert_eq!(json["style"], compiled.wire);
+        let names: Vec<&str> = json["rules"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+        let want: Vec<&str> = compiled.rules.iter().map(|r| r.name).collect();
+        assert_eq!(names, want, "{}", compiled.wire);
+    }
     let codes: Vec<&str> = value["codes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
     let expected: Vec<&str> = ErrorCode::iter().map(ErrorCode::as_str).collect();
     assert_eq!(codes, expected);
