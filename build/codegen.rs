@@ -873,7 +873,8 @@ pub fn parse_location(loc: &str) -> Result<Loc, String> {
         }
     }
     let kind = if let Some(name) = head.strip_prefix("header:") {
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        let stem = name.strip_suffix('*').unwrap_or(name);
+        if stem.is_empty() || !stem.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
             return Err(format!("bad header name {name:?}"));
         }
         if !rest.is_empty() {

@@ -451,10 +451,7 @@ impl Normalizer {
         let message = facts.get(Field::Message).and_then(Value::as_str);
         let message_text = message.map(|m| clean(m, limits.max_message_bytes)).filter(|m| !m.is_empty());
         let retry_after = if code.is_retryable() {
-            facts
-                .get(Field::RetryAfter)
-                .and_then(Value::as_f64)
-                .filter(|n| *n >= 0.0)
+            View::longest_delay(facts.all(Field::RetryAfter))
                 .or_else(|| message.and_then(retry_after::from_message))
                 .and_then(|secs| retry_after::finish(secs, limits.max_retry_after))
         } else {

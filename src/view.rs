@@ -61,8 +61,27 @@ impl<'x, 'a> View<'x, 'a> {
                     .collect(),
                 None => Vec::new(),
             },
+            Location::Header { name, then } if name.ends_with('*') => {
+                let prefix = &name[..name.len() - 1];
+                let mut found: Vec<Value<'x>> = self
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n.as_str().starts_with(prefix))
+                    .filter_map(|(_, v)| header_text(v))
+                    .filter_map(|v| then.iter().try_fold(v, |v, t| transform(v, *t, self)))
+                    .collect();
+                // The same headers in any order give the same facts.
+                found.sort_by(|a, b| a.as_f64().partial_cmp(&b.as_f64()).unwrap_or(std::cmp::Ordering::Equal));
+                found
+            }
             _ => self.at(loc).into_iter().collect(),
         }
+    }
+
+    /// The longest delay of the `retry_after` field: of the values at its first location that
+    /// has any (a location such as `header:x-ratelimit-reset-*` may give several).
+    pub(crate) fn longest_delay(values: &[Value<'_>]) -> Option<f64> {
+        values.iter().filter_map(Value::as_f64).filter(|n| *n >= 0.0).reduce(f64::max)
     }
 
     /// Every value of `field` at the first of its locations that has one.
@@ -76,15 +95,8 @@ impl<'x, 'a> View<'x, 'a> {
             Location::Body { path, .. } => reborrow(self.caps?.get(path)?)?,
             Location::Deep { anchor, rest, .. } => self.caps?.deep(anchor, rest).into_iter().next()?,
             Location::Header { .. } if self.headers.is_empty() => return None,
-            Location::Header { name, .. } => {
-                // A value with bytes beyond visible ASCII is kept, read as UTF-8 where it is.
-                let v = String::from_utf8_lossy(self.headers.get(name)?.as_bytes());
-                let v = v.trim();
-                if v.is_empty() {
-                    return None;
-                }
-                Value::Str(Cow::Owned(v.to_owned()))
-            }
+            Location::Header { name, .. } if name.ends_with('*') => return self.all_at(loc).into_iter().next(),
+            Location::Header { name, .. } => header_text(self.headers.get(name)?)?,
             Location::Event { .. } => Value::Str(Cow::Owned(self.event?.to_owned())),
         };
         loc.transforms().iter().try_fold(v, |v, t| transform(v, *t, self))
@@ -153,6 +165,14 @@ impl<'x, 'a> View<'x, 'a> {
     fn now(&self) -> f64 {
         retry_after::now(self.headers, self.clock)
     }
+}
+
+/// A header's value as text: bytes beyond visible ASCII are kept, read as UTF-8 where they are;
+/// an empty value is no value.
+fn header_text<'x>(v: &http::HeaderValue) -> Option<Value<'x>> {
+    let v = String::from_utf8_lossy(v.as_bytes());
+    let v = v.trim();
+    (!v.is_empty()).then(|| Value::Str(Cow::Owned(v.to_owned())))
 }
 
 /// Applies a table's transform; `None` when the value does not fit it.
@@ -238,7 +258,7 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
     }
 
     /// Every value of `field` at its first location that has one, read once.
-    fn all(&self, field: Field) -> &[Value<'x>] {
+    pub(crate) fn all(&self, field: Field) -> &[Value<'x>] {
         self.cache[field as usize].get_or_init(|| self.view.values(field))
     }
 

@@ -516,6 +516,17 @@ fn retry_delays_from_every_documented_source() {
         ("x-ratelimit-reset-tokens", "6m0s"),
     ];
     assert_eq!(secs(Some(Style::OpenAI), 429, &h, rate), Some(360));
+    // No bucket ran out: the longest reset, in whatever order the headers came.
+    let h = [
+        ("x-ratelimit-remaining-tokens", "12"),
+        ("x-ratelimit-reset-tokens", "6m0s"),
+        ("x-ratelimit-remaining-requests", "1"),
+        ("x-ratelimit-reset-requests", "8.64s"),
+    ];
+    assert_eq!(secs(Some(Style::OpenAI), 429, &h, rate), Some(360));
+    let reversed: Vec<_> = h.iter().rev().copied().collect();
+    assert_eq!(secs(Some(Style::OpenAI), 429, &reversed, rate), Some(360));
+    assert_eq!(secs(Some(Style::Azure), 429, &h[2..], rate), Some(9), "one bucket, rounded up");
     // Anthropic: RFC 3339 reset times, measured from the response's Date.
     let h = [
         ("date", "Tue, 01 Dec 2026 22:30:00 GMT"),
@@ -527,6 +538,14 @@ fn retry_delays_from_every_documented_source() {
     let body =
         r#"{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed the rate limit."}}"#;
     assert_eq!(secs(Some(Style::Anthropic), 429, &h, body), Some(16));
+    let h = [
+        ("date", "Tue, 01 Dec 2026 22:30:00 GMT"),
+        ("anthropic-ratelimit-requests-remaining", "10"),
+        ("anthropic-ratelimit-requests-reset", "2026-12-01T22:30:02Z"),
+        ("anthropic-ratelimit-tokens-remaining", "3000"),
+        ("anthropic-ratelimit-tokens-reset", "2026-12-01T22:30:40Z"),
+    ];
+    assert_eq!(secs(Some(Style::Anthropic), 429, &h, body), Some(40), "none ran out: the longest");
     // retry-after wins over the rest; all three HTTP-date forms read.
     for date in ["Tue, 01 Dec 2026 22:30:30 GMT", "Tuesday, 01-Dec-26 22:30:30 GMT", "Tue Dec  1 22:30:30 2026"] {
         let h = [("date", "Tue, 01 Dec 2026 22:30:00 GMT"), ("retry-after", date)];
