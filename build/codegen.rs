@@ -183,7 +183,10 @@ pub struct StreamSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Detect {
-    pub priority: u32,
+    /// Styles this one is tried before, besides the styles it extends (a style is always tried
+    /// before what it builds on). Two styles whose signatures can both hold must be ordered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<String>,
     pub signatures: Vec<Signature>,
 }
 
@@ -1134,7 +1137,6 @@ fn validate(t: &Taxonomy, out: &mut Collector) {
 
     let mut produced = BTreeSet::new();
     let mut names = BTreeSet::new();
-    let mut priorities = BTreeMap::new();
     for style in &t.styles {
         let file = format!("taxonomy/providers/{}.json", style.style);
         if !names.insert(style.name.clone()) {
@@ -1143,19 +1145,15 @@ fn validate(t: &Taxonomy, out: &mut Collector) {
         if style.style.is_empty() || !style.style.bytes().all(|b| b.is_ascii_lowercase()) {
             out.push(&file, None, format!("style {:?} must be lowercase letters", style.style));
         }
-        match &style.detect {
-            Some(d) => {
-                if let Some(other) = priorities.insert(d.priority, style.style.clone()) {
-                    out.push(&file, None, format!("detect priority {} is also {other:?}'s", d.priority));
-                }
-            }
-            None => out.push(&file, None, "a style needs a detect section"),
+        if style.detect.is_none() {
+            out.push(&file, None, "a style needs a detect section");
         }
         validate_style(t, style, &file, &known, &mut produced, out);
     }
     if t.generic.detect.is_some() {
         out.push("taxonomy/generic.json", None, "the generic reading is never detected; remove detect");
     }
+    validate_detect_order(t, out);
     validate_style(t, &t.generic, "taxonomy/generic.json", &known, &mut produced, out);
     validate_retry(&t.retry, out);
 
@@ -1396,16 +1394,153 @@ fn validate_style(
 }
 
 /// Whether every input that satisfies `later` also satisfies `earlier`.
+// ---------------------------------------------------------------------------------------------
+// Detection order.
+// ---------------------------------------------------------------------------------------------
+
+impl Taxonomy {
+    /// The styles `style` is tried before: those its `before` names and those it extends.
+    fn tried_after<'a>(&'a self, style: &'a StyleFile) -> Vec<&'a str> {
+        let mut next: Vec<&str> = style.detect.iter().flat_map(|d| d.before.iter().map(String::as_str)).collect();
+        next.extend(self.lineage(style).iter().skip(1).filter(|s| s.detect.is_some()).map(|s| s.style.as_str()));
+        next
+    }
+
+    /// Whether `a` is tried before `b`, directly or through other styles.
+    fn ordered(&self, a: &str, b: &str) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![a];
+        while let Some(s) = todo.pop() {
+            let Some(style) = self.styles.iter().find(|x| x.style == s) else { continue };
+            for n in self.tried_after(style) {
+                if n == b {
+                    return true;
+                }
+                if seen.insert(n) {
+                    todo.push(n);
+                }
+            }
+        }
+        false
+    }
+
+    /// The styles in the order `detect` tries them: every declared order kept, and otherwise
+    /// by wire name (styles left unordered have signatures that cannot both hold, so their order
+    /// changes no result). `None` when the declared orders loop.
+    pub fn detect_order(&self) -> Option<Vec<&StyleFile>> {
+        let mut waiting: BTreeMap<&str, usize> = self.styles.iter().map(|s| (s.style.as_str(), 0)).collect();
+        for s in &self.styles {
+            for n in self.tried_after(s) {
+                if let Some(c) = waiting.get_mut(n) {
+                    *c += 1;
+                }
+            }
+        }
+        let mut order = Vec::new();
+        while let Some((&next, _)) = waiting.iter().find(|(_, c)| **c == 0) {
+            waiting.remove(next);
+            let style = self.styles.iter().find(|s| s.style == next)?;
+            for n in self.tried_after(style) {
+                if let Some(c) = waiting.get_mut(n) {
+                    *c -= 1;
+                }
+            }
+            order.push(style);
+        }
+        waiting.is_empty().then_some(order)
+    }
+}
+
+/// Whether a location always gives one value: a plain path (or one through `|json`), a header
+/// by its full name, an event's name. A path over array elements may give several, and a test
+/// on it holds if it holds for any.
+fn single_valued(loc: &str) -> bool {
+    match parse_location(loc) {
+        Ok(Loc::Body(segs, _)) => segs.iter().all(|s| matches!(s, Seg::Key(_) | Seg::Json)),
+        Ok(Loc::Header(name, _)) => !name.ends_with('*'),
+        Ok(Loc::Event(_)) => true,
+        Err(_) => false,
+    }
+}
+
+/// Whether no value can pass both tests.
+fn tests_disjoint(a: &Test, b: &Test) -> bool {
+    use Test::*;
+    let starts = |v: &str, p: &[String]| p.iter().any(|p| v.starts_with(p.as_str()));
+    let holds = |v: &str, p: &[String]| p.iter().any(|p| v.to_ascii_lowercase().contains(p.as_str()));
+    match (a, b) {
+        (Present(x), Present(y)) => x != y,
+        (Present(false), _) | (_, Present(false)) => true,
+        (Present(true), _) | (_, Present(true)) => false,
+        (Equals(x), Equals(y)) => !x.iter().any(|v| y.contains(v)),
+        (Equals(x), StartsWith(p)) | (StartsWith(p), Equals(x)) => !x.iter().any(|v| starts(v, p)),
+        (StartsWith(p), StartsWith(q)) => !p.iter().any(|v| starts(v, q)) && !q.iter().any(|v| starts(v, p)),
+        (Equals(x), Contains(p)) | (Contains(p), Equals(x)) => !x.iter().any(|v| holds(v, p)),
+        (Status(x), Status(y)) => !x.iter().any(|a| y.iter().any(|b| a.within(*b) || b.within(*a))),
+        _ => false,
+    }
+}
+
+/// Whether no response can match both signatures: some field both test, read from the same
+/// single-valued locations in both styles (or the status), with tests no value passes together.
+fn signatures_disjoint(a: &Signature, fa: &StyleFile, b: &Signature, fb: &StyleFile) -> bool {
+    a.when.0.iter().any(|(k, ta)| {
+        let Some(tb) = b.when.0.get(k) else { return false };
+        let same = k == "status"
+            || matches!((fa.fields.get(k), fb.fields.get(k)), (Some(x), Some(y)) if x == y && x.iter().all(|l| single_valued(l)));
+        same && tests_disjoint(ta, tb)
+    })
+}
+
+/// Detection order: `before` names known styles, the order does not loop, and any two styles
+/// whose signatures can both hold are ordered.
+fn validate_detect_order(t: &Taxonomy, out: &mut Collector) {
+    for s in &t.styles {
+        let file = format!("taxonomy/providers/{}.json", s.style);
+        for n in s.detect.iter().flat_map(|d| &d.before) {
+            if n == &s.style || !t.styles.iter().any(|x| &x.style == n) {
+                out.push(&file, Some("detect".to_owned()), format!("`before` names {n:?}, not another style"));
+            }
+        }
+    }
+    if t.detect_order().is_none() {
+        out.push("taxonomy/providers", None, "the detect orders (`before` and `extends`) loop");
+        return;
+    }
+    let effective: Vec<StyleFile> = t.styles.iter().map(|s| t.effective(s)).collect();
+    for (i, a) in effective.iter().enumerate() {
+        for b in &effective[i + 1..] {
+            let (Some(da), Some(db)) = (&a.detect, &b.detect) else { continue };
+            if t.ordered(&a.style, &b.style) || t.ordered(&b.style, &a.style) {
+                continue;
+            }
+            let clash = da.signatures.iter().enumerate().find_map(|(x, sa)| {
+                db.signatures.iter().position(|sb| !signatures_disjoint(sa, a, sb, b)).map(|y| (x, y))
+            });
+            if let Some((x, y)) = clash {
+                out.push(
+                    &format!("taxonomy/providers/{}.json", a.style),
+                    Some("detect".to_owned()),
+                    format!(
+                        "signature {} can hold together with {:?}'s signature {}: say which style is tried first with `before`",
+                        x + 1,
+                        b.style,
+                        y + 1
+                    ),
+                );
+            }
+        }
+    }
+}
+
 fn implies(later: &Condition, earlier: &Condition) -> bool {
     earlier.0.iter().all(|(k, e)| later.0.get(k).is_some_and(|l| l.implies(e)))
 }
 
-/// Whether `path` is a dotted JSON path whose segments are names or `*` (any array element).
+/// Whether `path` is a body path the stream reader can probe while it reads an event: the path
+/// language's keys and `*` (any array element), with no filter, `|json` or transform.
 fn valid_stream_path(path: &str) -> bool {
-    !path.is_empty()
-        && path
-            .split('.')
-            .all(|seg| seg == "*" || (!seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')))
+    probe_path(path).is_some()
 }
 
 fn validate_stream(s: &StreamSection, file: &str, out: &mut Collector) {
@@ -1436,7 +1571,7 @@ fn validate_stream(s: &StreamSection, file: &str, out: &mut Collector) {
     for (what, paths) in [("error_paths", &s.error_paths), ("finish_reason", &s.finish_reason), ("output", &s.output)] {
         for p in paths {
             if !valid_stream_path(p) {
-                out.push(file, place.clone(), format!("bad {what} path {p:?}"));
+                out.push(file, place.clone(), format!("bad {what} path {p:?}: a stream path is keys and `*`"));
             }
         }
     }
@@ -1632,10 +1767,48 @@ pub fn emit_codes(t: &Taxonomy) -> String {
 pub struct BodyPaths {
     pub leaves: Vec<String>,
     pub anchors: Vec<String>,
+    /// The stream sections' paths (keys and `*`), whose presence and first string are noted
+    /// while the same walk reads the rest.
+    pub probes: Vec<String>,
+    /// The probes whose first string is compared: finish reasons and `error_values` paths.
+    pub probe_texts: BTreeSet<String>,
+}
+
+/// A stream path as the trie spells it (`choices.*.finish_reason`), when it is one the walk
+/// can follow: keys and `*` over array elements, no filter, `|json` or transform.
+pub fn probe_path(path: &str) -> Option<String> {
+    let Ok(Loc::Body(segs, t)) = parse_location(path) else { return None };
+    if !t.is_empty() || segs.is_empty() {
+        return None;
+    }
+    let parts: Option<Vec<&str>> = segs
+        .iter()
+        .map(|s| match s {
+            Seg::Key(k) if k != "*" => Some(k.as_str()),
+            Seg::Any => Some("*"),
+            _ => None,
+        })
+        .collect();
+    Some(parts?.join("."))
+}
+
+impl StreamSection {
+    /// Every path the section probes: error paths, the paths of `error_values`, finish reasons
+    /// and output.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        let values = self.error_values.iter().filter_map(|v| v.split_once('=')).map(|(p, _)| p);
+        self.error_paths
+            .iter()
+            .map(String::as_str)
+            .chain(values)
+            .chain(self.finish_reason.iter().map(String::as_str))
+            .chain(self.output.iter().map(String::as_str))
+    }
 }
 
 pub fn body_paths(t: &Taxonomy) -> BodyPaths {
-    let (mut leaves, mut anchors) = (BTreeSet::new(), BTreeSet::new());
+    let (mut leaves, mut anchors, mut probes) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let mut texts = BTreeSet::new();
     let mut add = |loc: &str, whole: bool| {
         let Ok(l) = parse_location(loc) else { return };
         let Some((keys, rest)) = l.split() else { return };
@@ -1659,8 +1832,18 @@ pub fn body_paths(t: &Taxonomy) -> BodyPaths {
                 }
             }
         }
+        if let Some(stream) = &style.stream {
+            probes.extend(stream.paths().filter_map(probe_path));
+            let values = stream.error_values.iter().filter_map(|v| v.split_once('=')).map(|(p, _)| p);
+            texts.extend(values.chain(stream.finish_reason.iter().map(String::as_str)).filter_map(probe_path));
+        }
     }
-    BodyPaths { leaves: leaves.into_iter().collect(), anchors: anchors.into_iter().collect() }
+    BodyPaths {
+        leaves: leaves.into_iter().collect(),
+        anchors: anchors.into_iter().collect(),
+        probes: probes.into_iter().collect(),
+        probe_texts: texts,
+    }
 }
 
 fn transforms(ts: &[Transform]) -> String {
@@ -1801,8 +1984,17 @@ fn emit_table(
     o.push_str("    ],\n");
     match &style.detect {
         Some(d) => {
-            let _ =
-                writeln!(o, "    detect: Some(Detect {{\n        priority: {},\n        signatures: &[", d.priority);
+            let before: Vec<String> = d
+                .before
+                .iter()
+                .filter_map(|b| t.styles.iter().find(|s| s.style == *b))
+                .map(|s| format!("Style::{}", s.name))
+                .collect();
+            let _ = writeln!(
+                o,
+                "    detect: Some(Detect {{\n        before: &[{}],\n        signatures: &[",
+                before.join(", ")
+            );
             for sig in &d.signatures {
                 let present: Vec<String> = sig.present.iter().map(|p| location(p, paths)).collect();
                 let numeric: Vec<String> = sig.numeric.iter().map(|p| location(p, paths)).collect();
@@ -1840,12 +2032,14 @@ fn emit_table(
 /// The body paths as a trie, so the body reader finds a key's node by comparing against only
 /// the keys that can follow: node 0 is the document root.
 fn emit_path_trie(o: &mut String, paths: &BodyPaths) {
-    /// A trie node: the segments that lead to it, its children by key, the leaf and anchor here.
-    type Node<'p> = (Vec<&'p str>, Vec<(String, usize)>, Option<usize>, Option<usize>);
-    let mut nodes: Vec<Node<'_>> = vec![(Vec::new(), Vec::new(), None, None)];
-    let all = paths.leaves.iter().enumerate().map(|(i, p)| (p, Some(i), None));
-    let all = all.chain(paths.anchors.iter().enumerate().map(|(i, p)| (p, None, Some(i))));
-    for (path, leaf, anchor) in all {
+    /// A trie node: the segments that lead to it, its children by key, the leaf, anchor and
+    /// probe here.
+    type Node<'p> = (Vec<&'p str>, Vec<(String, usize)>, Option<usize>, Option<usize>, Option<usize>);
+    let mut nodes: Vec<Node<'_>> = vec![(Vec::new(), Vec::new(), None, None, None)];
+    let all = paths.leaves.iter().enumerate().map(|(i, p)| (p, Some(i), None, None));
+    let all = all.chain(paths.anchors.iter().enumerate().map(|(i, p)| (p, None, Some(i), None)));
+    let all = all.chain(paths.probes.iter().enumerate().map(|(i, p)| (p, None, None, Some(i))));
+    for (path, leaf, anchor, probe) in all {
         let mut node = 0;
         for seg in path.split('.').filter(|s| !s.is_empty()) {
             let existing = nodes[node].1.iter().find(|(k, _)| k == seg).map(|(_, n)| *n);
@@ -1854,7 +2048,7 @@ fn emit_path_trie(o: &mut String, paths: &BodyPaths) {
                 None => {
                     let mut prefix = nodes[node].0.clone();
                     prefix.push(seg);
-                    nodes.push((prefix, Vec::new(), None, None));
+                    nodes.push((prefix, Vec::new(), None, None, None));
                     let n = nodes.len() - 1;
                     nodes[node].1.push((seg.to_owned(), n));
                     n
@@ -1867,30 +2061,39 @@ fn emit_path_trie(o: &mut String, paths: &BodyPaths) {
         if anchor.is_some() {
             nodes[node].3 = anchor;
         }
+        if probe.is_some() {
+            nodes[node].4 = probe;
+        }
     }
     o.push_str("/// The body paths as a trie; node 0 is the document root.\n");
     let _ = writeln!(o, "pub(crate) static PATH_TRIE: [PathNode; {}] = [", nodes.len());
-    for (prefix, children, leaf, anchor) in &nodes {
-        let kids: Vec<String> = children.iter().map(|(k, n)| format!("({k:?}, {n})")).collect();
+    for (prefix, children, leaf, anchor, probe) in &nodes {
+        // `*` continues a path into every element of an array; keys continue it into an object.
+        let any = children.iter().find(|(k, _)| k == "*").map(|(_, n)| *n);
+        let kids: Vec<String> =
+            children.iter().filter(|(k, _)| k != "*").map(|(k, n)| format!("({k:?}, {n})")).collect();
         // Every path at or under this node: a value here replaces all of them.
         let below: Vec<String> = nodes
             .iter()
-            .filter(|(p, _, l, _)| l.is_some() && p.starts_with(prefix))
-            .filter_map(|(_, _, l, _)| l.map(|i| i.to_string()))
+            .filter(|(p, _, l, _, _)| l.is_some() && p.starts_with(prefix))
+            .filter_map(|(_, _, l, _, _)| l.map(|i| i.to_string()))
             .collect();
         let below_anchors: Vec<String> = nodes
             .iter()
-            .filter(|(p, _, _, a)| a.is_some() && p.starts_with(prefix))
-            .filter_map(|(_, _, _, a)| a.map(|i| i.to_string()))
+            .filter(|(p, _, _, a, _)| a.is_some() && p.starts_with(prefix))
+            .filter_map(|(_, _, _, a, _)| a.map(|i| i.to_string()))
             .collect();
         let opt = |x: &Option<usize>| x.map_or("None".to_owned(), |i| format!("Some({i})"));
         let name = if prefix.is_empty() { "(root)".to_owned() } else { prefix.join(".") };
         let _ = writeln!(
             o,
-            "    PathNode {{ children: &[{}], leaf: {}, anchor: {}, below: &[{}], below_anchors: &[{}] }}, // {name}",
+            "    PathNode {{ children: &[{}], any: {}, leaf: {}, anchor: {}, probe: {}, probe_text: {}, below: &[{}], below_anchors: &[{}] }}, // {name}",
             kids.join(", "),
+            opt(&any),
             opt(leaf),
             opt(anchor),
+            opt(probe),
+            probe.is_some_and(|i| paths.probe_texts.contains(&paths.probes[i])),
             below.join(", "),
             below_anchors.join(", ")
         );
@@ -1957,9 +2160,11 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     }
     o.push_str("        }\n    }\n}\n\n");
 
-    for (what, ident, list) in
-        [("captured", "BODY_PATHS", &paths.leaves), ("whose raw JSON is captured", "ANCHORS", &paths.anchors)]
-    {
+    for (what, ident, list) in [
+        ("captured", "BODY_PATHS", &paths.leaves),
+        ("whose raw JSON is captured", "ANCHORS", &paths.anchors),
+        ("a stream section probes", "PROBES", &paths.probes),
+    ] {
         let _ = writeln!(o, "/// Every body path {what}, as segments; `Location` indexes this.");
         let _ = writeln!(o, "pub(crate) static {ident}: [&[&str]; {}] = [", list.len());
         for p in list.iter() {
@@ -1969,8 +2174,7 @@ pub fn emit_tables(t: &Taxonomy) -> String {
         o.push_str("];\n\n");
     }
     emit_path_trie(&mut o, &paths);
-    let mut by_priority: Vec<&StyleFile> = t.styles.iter().collect();
-    by_priority.sort_by_key(|s| s.detect.as_ref().map_or(u32::MAX, |d| d.priority));
+    let by_priority: Vec<&StyleFile> = t.detect_order().unwrap_or_default();
     o.push_str("/// The styles in the order `detect` tries them.\n");
     let _ = writeln!(o, "pub(crate) static DETECT_ORDER: [Style; {}] = [", by_priority.len());
     for s in by_priority {
@@ -1983,7 +2187,7 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     }
     emit_table(&mut o, t, &t.generic, "GENERIC", None, "taxonomy/generic.json", &paths);
     emit_reasons(&mut o, t);
-    emit_streams(&mut o, t);
+    emit_streams(&mut o, t, &paths);
 
     emit_retry(&mut o, &t.retry);
     o.push_str("/// Secret formats redacted from every message (`taxonomy/secrets.json`).\n");
@@ -1997,17 +2201,6 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     }
     o.push_str("];\n");
     o
-}
-
-fn path_list(paths: &[String]) -> String {
-    let parts: Vec<String> = paths
-        .iter()
-        .map(|p| {
-            let segs: Vec<String> = p.split('.').map(|s| format!("{s:?}")).collect();
-            format!("&[{}]", segs.join(", "))
-        })
-        .collect();
-    format!("&[{}]", parts.join(", "))
 }
 
 /// Every reason a rule gives, as a constant.
@@ -2052,7 +2245,7 @@ pub const EXTRA_REASONS: &[(&str, &str)] = &[
 ];
 
 /// The `stream` sections as statics, and `stream_spec` to find a table's.
-fn emit_streams(o: &mut String, t: &Taxonomy) {
+fn emit_streams(o: &mut String, t: &Taxonomy, paths: &BodyPaths) {
     let effective: Vec<StyleFile> = t.styles.iter().map(|s| t.effective(s)).collect();
     let tables = effective.iter().map(|s| (s, Some(s.name.as_str()))).chain(std::iter::once((&t.generic, None)));
     let mut arms = Vec::new();
@@ -2070,21 +2263,26 @@ fn emit_streams(o: &mut String, t: &Taxonomy) {
         let _ = writeln!(o, "    error_events: {},", str_list(&s.error_events));
         let _ = writeln!(o, "    output_events: {},", str_list(&s.output_events));
         let _ = writeln!(o, "    error_fields: {},", str_list(&s.error_fields));
-        let _ = writeln!(o, "    error_paths: {},", path_list(&s.error_paths));
+        let probe = |p: &str| {
+            let spelled = probe_path(p).unwrap_or_default();
+            paths.probes.iter().position(|q| *q == spelled).unwrap_or(usize::MAX)
+        };
+        let probes = |list: &[String]| {
+            let items: Vec<String> = list.iter().map(|p| format!("{} /* {p} */", probe(p))).collect();
+            format!("&[{}]", items.join(", "))
+        };
+        let _ = writeln!(o, "    error_paths: {},", probes(&s.error_paths));
         let values: Vec<String> = s
             .error_values
             .iter()
             .filter_map(|v| v.split_once('='))
-            .map(|(p, v)| {
-                let segs: Vec<String> = p.split('.').map(|s| format!("{s:?}")).collect();
-                format!("(&[{}], {v:?})", segs.join(", "))
-            })
+            .map(|(p, v)| format!("({} /* {p} */, {v:?})", probe(p)))
             .collect();
         let _ = writeln!(o, "    error_values: &[{}],", values.join(", "));
-        let _ = writeln!(o, "    finish_reason: {},", path_list(&s.finish_reason));
+        let _ = writeln!(o, "    finish_reason: {},", probes(&s.finish_reason));
         let _ = writeln!(o, "    error_finish_reasons: {},", str_list(&s.error_finish_reasons));
         let _ = writeln!(o, "    done_finish_reasons: {},", str_list(&s.done_finish_reasons));
-        let _ = writeln!(o, "    output: {},", path_list(&s.output));
+        let _ = writeln!(o, "    output: {},", probes(&s.output));
         o.push_str("};\n\n");
         arms.push(format!("        {pattern} => Some(&{ident}),"));
     }

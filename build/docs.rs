@@ -250,8 +250,9 @@ pub fn markdown(t: &Taxonomy, policy: &str) -> String {
     let _ = write!(
         o,
         "## What upstream errors become\n\n\
-         The gateway names the upstream's style, or it is detected from the body's shape (styles are tried \
-         by ascending priority); a body of no known style is read with the {generic} rules. A \
+         The gateway names the upstream's style, or it is detected from the body's shape and headers (a \
+         style is tried before the styles it builds on and those its table names; styles whose signatures \
+         can both hold are always ordered); a body of no known style is read with the {generic} rules. A \
          style's rules are tried in order and the first that holds wins. A condition lists what the upstream \
          response carries; a list means any of its values, a message phrase is matched ignoring case, and \
          `4xx` stands for any status of that class not matched earlier. A response with no usable body is \
@@ -420,7 +421,13 @@ fn style_section(o: &mut String, s: &StyleFile, policy: &str) {
                 parts.join(" and ")
             })
             .collect();
-        let _ = writeln!(o, "Detected (priority {}) when {}.\n", d.priority, sigs.join("; or "));
+        let before = if d.before.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = d.before.iter().map(|b| format!("`{b}`")).collect();
+            format!(" (tried before {})", names.join(", "))
+        };
+        let _ = writeln!(o, "Detected{before} when {}.\n", sigs.join("; or "));
     }
     let fields: Vec<String> = s
         .fields
@@ -484,8 +491,8 @@ fn machine_section(o: &mut String, t: &Taxonomy) {
          - `llm-errors docs --format json` prints the whole taxonomy as one JSON object: `codes` (each with \
          `code`, `status`, `retryable`, `description`, `action`, `message`, `source`), `styles` (sorted by \
          `style`; each with `style`, `name`, `description`, `seed`, `fields` mapping a field name to where it \
-         is read, `detect` with `priority` and `signatures`, an optional `stream` section, and the ordered \
-         `rules`), `generic` (the reading of bodies of no known style, shaped like a style without `detect`), \
+         is read, `detect` with `signatures` and the styles it is tried `before`, an optional `stream` section, and the ordered \
+         `rules`), `detect_order` (the wire names in the order detection tries them), `generic` (the reading of bodies of no known style, shaped like a style without `detect`), \
          `secrets` (`name`, `prefix`, `min_len`, optional `extra_chars` and `ignore_case`, `source`) and \
          `retry` (the retry defaults `base_ms`, `factor`, `cap_ms`, `jitter_ms`, `max_attempts` and \
          `give_up_after_ms`, each `{{\"value\", \"source\"}}`). A rule is `{{\"name\", \"when\", \
@@ -504,7 +511,6 @@ fn machine_section(o: &mut String, t: &Taxonomy) {
 // JSON and OpenAPI.
 // ---------------------------------------------------------------------------------------------
 
-/// The whole taxonomy as pretty JSON: the shape of [`Taxonomy`].
 /// The whole taxonomy as JSON: the tables as written, and under `compiled` each style as the
 /// crate compiles it (what it inherits applied, its rules in the order they are tried), so that
 /// a reader in another language need not apply `extends` and the fallback tiers itself.
@@ -513,6 +519,8 @@ pub fn json_text(t: &Taxonomy) -> String {
     let compiled: Vec<StyleFile> = t.styles.iter().chain(std::iter::once(&t.generic)).map(|s| t.effective(s)).collect();
     if let Value::Object(m) = &mut v {
         m.insert("compiled".to_owned(), serde_json::to_value(compiled).unwrap_or_default());
+        let order: Vec<&str> = t.detect_order().unwrap_or_default().iter().map(|s| s.style.as_str()).collect();
+        m.insert("detect_order".to_owned(), serde_json::to_value(order).unwrap_or_default());
     }
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
 }

@@ -7,7 +7,7 @@
 //! compared as raw bytes, so skipped keys are not checked for UTF-8, as skipped values are not.
 
 use crate::limits::Limits;
-use crate::table::{ANCHORS, BODY_PATHS, PATH_TRIE, PathNode, Seg};
+use crate::table::{ANCHORS, BODY_PATHS, PATH_TRIE, PROBES, PathNode, Seg};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -16,6 +16,7 @@ use std::fmt;
 
 const PATHS: usize = BODY_PATHS.len();
 const ANCHOR_COUNT: usize = ANCHORS.len();
+const PROBE_COUNT: usize = PROBES.len();
 
 /// How much of a string the rules look at, whatever the output limits: limits bound what is
 /// emitted, never what a response is classified as.
@@ -84,10 +85,24 @@ pub(crate) struct RawDetail<'a> {
 /// The most figures kept per details entry.
 const MAX_FIGURES: usize = 8;
 
+/// What the walk noted at one of the stream sections' paths (`choices.*.finish_reason`), over
+/// every element a `*` reaches.
+#[derive(Debug, Default)]
+pub(crate) struct Probed<'a> {
+    /// A value that is not `null` was found.
+    pub seen: bool,
+    /// A value that is not empty was found: not `""`, `[]` or `{}`.
+    pub filled: bool,
+    /// The first non-empty string found (in document order), for the probes whose string is
+    /// compared.
+    pub text: Option<Cow<'a, str>>,
+}
+
 /// What the walk found, one slot per body path.
 #[derive(Debug)]
 pub(crate) struct Captures<'a> {
     values: [Option<Value<'a>>; PATHS],
+    probes: [Probed<'a>; PROBE_COUNT],
     /// The raw JSON at each anchor, and its parse, made the first time a path reads it.
     anchors: [Option<&'a RawValue>; ANCHOR_COUNT],
     parsed: [OnceCell<Option<serde_json::Value>>; ANCHOR_COUNT],
@@ -98,6 +113,16 @@ pub(crate) struct Captures<'a> {
 impl<'a> Captures<'a> {
     /// Reads `body`; `None` when it is not a JSON document (or is over the size limit).
     pub(crate) fn read(body: &'a [u8], limits: &Limits) -> Option<Captures<'a>> {
+        match Self::walk(body, limits)? {
+            (caps, true) => Some(caps),
+            (_, false) => None,
+        }
+    }
+
+    /// Reads `body` as far as it is JSON: what was found before any syntax error, and whether
+    /// the whole body is one JSON document. `None` when it does not begin as one (an object,
+    /// or an array for the paths that read one) or is over the size limit.
+    pub(crate) fn walk(body: &'a [u8], limits: &Limits) -> Option<(Captures<'a>, bool)> {
         if body.len() > limits.max_body_bytes {
             return None;
         }
@@ -110,6 +135,7 @@ impl<'a> Captures<'a> {
         }
         let mut caps = Captures {
             values: [const { None }; PATHS],
+            probes: std::array::from_fn(|_| Probed::default()),
             anchors: [None; ANCHOR_COUNT],
             parsed: [const { OnceCell::new() }; ANCHOR_COUNT],
             keep: keep(limits.max_message_bytes).max(CLASSIFY_BYTES),
@@ -119,15 +145,19 @@ impl<'a> Captures<'a> {
         if let Some(a) = root.anchor
             && *first == b'['
         {
-            let raw: &RawValue = serde_json::from_slice(body).ok()?;
-            caps.anchors[a] = Some(raw);
-            return Some(caps);
+            let raw: Option<&RawValue> = serde_json::from_slice(body).ok();
+            caps.anchors[a] = raw;
+            return Some((caps, raw.is_some()));
         }
         let mut de = serde_json::Deserializer::from_slice(body);
         let walker = Walker { caps: &mut caps, node: root, limits };
-        walker.deserialize(&mut de).ok()?;
-        de.end().ok()?;
-        Some(caps)
+        let whole = walker.deserialize(&mut de).is_ok() && de.end().is_ok();
+        Some((caps, whole))
+    }
+
+    /// What the walk noted at stream probe `index`.
+    pub(crate) fn probe(&self, index: usize) -> Option<&Probed<'a>> {
+        self.probes.get(index)
     }
 
     /// The scalars at `rest` within the value captured at `anchor`, in document order: every
@@ -268,7 +298,26 @@ impl<'c, 'a> Walker<'c, 'a> {
 
     fn put_str(self, s: Cow<'a, str>) {
         let max = self.caps.keep;
-        self.put(Value::Str(cap_cow(s, max)));
+        let s = cap_cow(s, max);
+        if let Some(p) = self.node.probe {
+            let probed = &mut self.caps.probes[p];
+            probed.seen = true;
+            if !s.is_empty() {
+                probed.filled = true;
+                if probed.text.is_none() && self.node.probe_text {
+                    probed.text = Some(s.clone());
+                }
+            }
+        }
+        self.put(Value::Str(s));
+    }
+
+    /// Notes a value that is not `null` at a probed node; `filled` when it is not empty.
+    fn note(&mut self, filled: bool) {
+        if let Some(p) = self.node.probe {
+            self.caps.probes[p].seen = true;
+            self.caps.probes[p].filled |= filled;
+        }
     }
 }
 
@@ -292,16 +341,23 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
         self.clear();
         let children = self.node.children;
         if children.is_empty() {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            let mut entries = 0usize;
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                entries += 1;
+            }
+            self.note(entries > 0);
             return Ok(());
         }
-        let caps = self.caps;
+        let mut entries = 0usize;
+        let limits = self.limits;
+        let caps = &mut *self.caps;
         while let Some(key) = map.next_key_seed(RawKeySeed)? {
+            entries += 1;
             match children.iter().find(|(k, _)| k.as_bytes() == &*key) {
                 Some(&(_, n)) => {
                     let node = &PATH_TRIE[usize::from(n)];
                     match node.anchor {
-                        None => map.next_value_seed(Walker { caps: &mut *caps, node, limits: self.limits })?,
+                        None => map.next_value_seed(Walker { caps: &mut *caps, node, limits })?,
                         Some(a) => {
                             // Keep the raw JSON for the deeper paths, then read it for the plain ones.
                             let raw: &'de RawValue = map.next_value()?;
@@ -311,7 +367,7 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
                             }
                             caps.anchors[a] = Some(raw).filter(|r| r.get() != "null");
                             let mut de = serde_json::Deserializer::from_str(raw.get());
-                            Walker { caps: &mut *caps, node, limits: self.limits }
+                            Walker { caps: &mut *caps, node, limits }
                                 .deserialize(&mut de)
                                 .map_err(de::Error::custom)?;
                         }
@@ -322,13 +378,29 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
                 }
             }
         }
+        self.note(entries > 0);
         Ok(())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        if let Some(n) = self.node.any.filter(|_| self.node.leaf.is_none()) {
+            // `*`: every element continues the paths below.
+            self.clear();
+            let child = &PATH_TRIE[usize::from(n)];
+            let mut entries = 0usize;
+            while seq.next_element_seed(Walker { caps: &mut *self.caps, node: child, limits: self.limits })?.is_some() {
+                entries += 1;
+            }
+            self.note(entries > 0);
+            return Ok(());
+        }
         if self.node.leaf.is_none() {
             self.clear();
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            let mut entries = 0usize;
+            while seq.next_element::<IgnoredAny>()?.is_some() {
+                entries += 1;
+            }
+            self.note(entries > 0);
             return Ok(());
         }
         let mut list = Vec::new();
@@ -364,22 +436,26 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
         Ok(())
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+    fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<(), E> {
+        self.note(true);
         self.put(Value::Int(v));
         Ok(())
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+    fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<(), E> {
+        self.note(true);
         self.put(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int));
         Ok(())
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+    fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<(), E> {
+        self.note(true);
         self.put(Value::Float(v));
         Ok(())
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+    fn visit_bool<E: de::Error>(mut self, v: bool) -> Result<(), E> {
+        self.note(true);
         self.put(Value::Bool(v));
         Ok(())
     }

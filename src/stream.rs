@@ -11,6 +11,7 @@
 //! each style, read from the `stream` sections of the tables in `taxonomy/`: the generic
 //! section applies to every style and a style's own section adds to it.
 
+use crate::body::Captures;
 use crate::code::{ErrorCode, Field};
 use crate::error::{Detail, NormalizedError, Upstream};
 use crate::normalize::Normalizer;
@@ -18,7 +19,7 @@ use crate::redact::clean;
 use crate::table::{Style, StyleTable, stream_spec};
 use crate::view::View;
 use http::{HeaderMap, StatusCode};
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use strum::IntoEnumIterator;
@@ -31,12 +32,16 @@ pub(crate) struct StreamSpec {
     pub error_events: &'static [&'static str],
     pub output_events: &'static [&'static str],
     pub error_fields: &'static [&'static str],
-    pub error_paths: &'static [&'static [&'static str]],
-    pub error_values: &'static [(&'static [&'static str], &'static str)],
-    pub finish_reason: &'static [&'static [&'static str]],
+    /// Probes (indexes into `PROBES`) whose value, when not `null`, makes a payload an error.
+    pub error_paths: &'static [usize],
+    /// A probe and the string there that makes a payload an error.
+    pub error_values: &'static [(usize, &'static str)],
+    /// Probes of a chunk's finish reason.
+    pub finish_reason: &'static [usize],
     pub error_finish_reasons: &'static [&'static str],
     pub done_finish_reasons: &'static [&'static str],
-    pub output: &'static [&'static [&'static str]],
+    /// Probes of generated output: a value there that is not empty is output.
+    pub output: &'static [usize],
 }
 
 /// The reason of a stream that ended without its terminator.
@@ -242,39 +247,6 @@ impl Framing {
     }
 }
 
-/// A JSON path probed in each event's data, and what finding it means.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Probe {
-    segs: &'static [&'static str],
-    kind: ProbeKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum ProbeKind {
-    /// Present and not null: the payload is an error object.
-    Error,
-    /// A string among these: the generation failed.
-    Finish(&'static [&'static str]),
-    /// A string among these: the stream has ended (it has no other terminator).
-    Done(&'static [&'static str]),
-    /// This string: the payload is an error object.
-    ErrorValue(&'static str),
-    /// A non-empty value: output was delivered.
-    Output,
-}
-
-/// What probing one payload found.
-#[derive(Debug, Default)]
-struct Found {
-    error: bool,
-    finish_error: Option<&'static str>,
-    done: bool,
-    output: bool,
-}
-
-/// The most paths probed per event (the walker's mask is a `u64`).
-const MAX_PROBES: usize = 64;
-
 /// Reads a server-sent event stream chunk by chunk and reports the first error in it.
 ///
 /// Feed it the body's bytes as they arrive with [`push`](StreamReader::push) (events may be
@@ -315,7 +287,6 @@ pub struct StreamReader {
     status: StatusCode,
     headers: HeaderMap,
     specs: Vec<&'static StreamSpec>,
-    probes: Vec<Probe>,
     /// The current line, when it is split across chunks.
     line: Vec<u8>,
     /// Bytes of the current line were dropped (the event is oversized).
@@ -369,31 +340,12 @@ impl StreamReader {
             Some(s) => specs.extend(stream_spec(Some(s))),
             None => specs.extend(Style::iter().filter_map(|s| stream_spec(Some(s)))),
         }
-        let mut probes = Vec::new();
-        for spec in &specs {
-            let all = spec.error_paths.iter().map(|p| (*p, ProbeKind::Error));
-            let all = all.chain(spec.error_values.iter().map(|(p, v)| (*p, ProbeKind::ErrorValue(v))));
-            let all = all.chain(spec.finish_reason.iter().map(|p| (*p, ProbeKind::Finish(spec.error_finish_reasons))));
-            let all = all.chain(
-                spec.finish_reason
-                    .iter()
-                    .filter(|_| !spec.done_finish_reasons.is_empty())
-                    .map(|p| (*p, ProbeKind::Done(spec.done_finish_reasons))),
-            );
-            for (segs, kind) in all.chain(spec.output.iter().map(|p| (*p, ProbeKind::Output))) {
-                let probe = Probe { segs, kind };
-                if !probes.contains(&probe) && probes.len() < MAX_PROBES {
-                    probes.push(probe);
-                }
-            }
-        }
         StreamReader {
             normalizer: normalizer.clone(),
             style,
             status,
             headers: headers.clone(),
             specs,
-            probes,
             line: Vec::new(),
             dropped_line: false,
             pending_cr: false,
@@ -737,11 +689,11 @@ impl StreamReader {
             }
             return None;
         }
-        let mut found = Found::default();
-        let mask = if self.probes.len() == MAX_PROBES { u64::MAX } else { (1u64 << self.probes.len()) - 1 };
-        let mut de = serde_json::Deserializer::from_slice(data);
-        let walker = Walker { probes: &self.probes, found: &mut found, mask, depth: 0 };
-        let parsed = walker.deserialize(&mut de).is_ok() && de.end().is_ok();
+        let (caps, parsed) = match Captures::walk(data, self.normalizer.limits()) {
+            Some((caps, parsed)) => (Some(caps), parsed),
+            None => (None, false),
+        };
+        let found = caps.as_ref().map(|c| Found::of(c, &self.specs)).unwrap_or_default();
         if found.error {
             return Some(self.payload_error());
         }
@@ -865,139 +817,31 @@ impl Normalizer {
     }
 }
 
-/// The value found at the end of a probed path.
-enum Leaf<'s> {
-    Null,
-    Empty,
-    Str(&'s str),
-    Other,
+/// What one payload's probes found, by the stream sections being read.
+#[derive(Debug, Default)]
+struct Found {
+    error: bool,
+    finish_error: Option<&'static str>,
+    done: bool,
+    output: bool,
 }
 
-/// Walks one event's JSON, descending only along probed paths and skipping the rest.
-struct Walker<'w> {
-    probes: &'w [Probe],
-    found: &'w mut Found,
-    mask: u64,
-    depth: usize,
-}
-
-fn bits(mask: u64, len: usize) -> impl Iterator<Item = usize> {
-    (0..len).filter(move |i| mask & (1 << i) != 0)
-}
-
-impl Walker<'_> {
-    fn mask_where(&self, f: impl Fn(&Probe) -> bool) -> u64 {
-        bits(self.mask, self.probes.len()).filter(|&i| f(&self.probes[i])).fold(0, |m, i| m | 1 << i)
-    }
-
-    /// Records a value for the paths that end here.
-    fn mark(&mut self, leaf: Leaf<'_>) {
-        let depth = self.depth;
-        for i in bits(self.mask_where(|p| p.segs.len() == depth), self.probes.len()) {
-            match (self.probes[i].kind, &leaf) {
-                (_, Leaf::Null) => {}
-                (ProbeKind::Error, _) => self.found.error = true,
-                (ProbeKind::Output, Leaf::Str(_) | Leaf::Other) => self.found.output = true,
-                (ProbeKind::Finish(reasons), Leaf::Str(s)) => {
-                    if let Some(r) = reasons.iter().find(|r| **r == *s) {
-                        self.found.finish_error.get_or_insert(r);
-                    }
+impl Found {
+    fn of(caps: &Captures<'_>, specs: &[&'static StreamSpec]) -> Found {
+        let mut found = Found::default();
+        for spec in specs {
+            let text = |i: usize| caps.probe(i).and_then(|p| p.text.as_deref());
+            found.error |= spec.error_paths.iter().any(|&i| caps.probe(i).is_some_and(|p| p.seen))
+                || spec.error_values.iter().any(|&(i, want)| text(i) == Some(want));
+            for reason in spec.finish_reason.iter().filter_map(|&i| text(i)) {
+                if found.finish_error.is_none() {
+                    found.finish_error = spec.error_finish_reasons.iter().copied().find(|r| *r == reason);
                 }
-                (ProbeKind::Done(reasons), Leaf::Str(s)) => self.found.done |= reasons.contains(s),
-                (ProbeKind::ErrorValue(want), Leaf::Str(s)) => self.found.error |= want == *s,
-                _ => {}
+                found.done |= spec.done_finish_reasons.contains(&reason);
             }
+            found.output |= spec.output.iter().any(|&i| caps.probe(i).is_some_and(|p| p.filled));
         }
-    }
-
-    fn str(&mut self, v: &str) {
-        self.mark(if v.is_empty() { Leaf::Empty } else { Leaf::Str(v) });
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Walker<'_> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Walker<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
-        let depth = self.depth;
-        let deeper = self.mask_where(|p| p.segs.len() > depth && p.segs[depth] != "*");
-        let mut entries = 0usize;
-        while let Some(key) = map.next_key_seed(crate::body::RawKeySeed)? {
-            entries += 1;
-            let sub = bits(deeper, self.probes.len())
-                .filter(|&i| self.probes[i].segs[depth].as_bytes() == &*key)
-                .fold(0, |m, i| m | 1 << i);
-            if sub == 0 {
-                map.next_value::<IgnoredAny>()?;
-            } else {
-                let child = Walker { probes: self.probes, found: &mut *self.found, mask: sub, depth: depth + 1 };
-                map.next_value_seed(child)?;
-            }
-        }
-        self.mark(if entries == 0 { Leaf::Empty } else { Leaf::Other });
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        let depth = self.depth;
-        let sub = self.mask_where(|p| p.segs.len() > depth && p.segs[depth] == "*");
-        let mut entries = 0usize;
-        loop {
-            let more = if sub == 0 {
-                seq.next_element::<IgnoredAny>()?.is_some()
-            } else {
-                let child = Walker { probes: self.probes, found: &mut *self.found, mask: sub, depth: depth + 1 };
-                seq.next_element_seed(child)?.is_some()
-            };
-            if !more {
-                break;
-            }
-            entries += 1;
-        }
-        self.mark(if entries == 0 { Leaf::Empty } else { Leaf::Other });
-        Ok(())
-    }
-
-    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
-        self.str(v);
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(mut self, _: i64) -> Result<(), E> {
-        self.mark(Leaf::Other);
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(mut self, _: u64) -> Result<(), E> {
-        self.mark(Leaf::Other);
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(mut self, _: f64) -> Result<(), E> {
-        self.mark(Leaf::Other);
-        Ok(())
-    }
-
-    fn visit_bool<E: de::Error>(mut self, _: bool) -> Result<(), E> {
-        self.mark(Leaf::Other);
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
-        self.mark(Leaf::Null);
-        Ok(())
+        found
     }
 }
 
@@ -1012,12 +856,11 @@ mod tests {
     #[test]
     fn probes_follow_array_wildcards() {
         let r = reader();
-        let mut found = Found::default();
         let data = br#"{"id": "x", "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": null},
                                    {"delta": {"content": "hi"}, "finish_reason": "error"}]}"#;
-        let mut de = serde_json::Deserializer::from_slice(data);
-        let mask = (1u64 << r.probes.len()) - 1;
-        Walker { probes: &r.probes, found: &mut found, mask, depth: 0 }.deserialize(&mut de).unwrap();
+        let (caps, whole) = Captures::walk(data, r.normalizer.limits()).unwrap();
+        assert!(whole);
+        let found = Found::of(&caps, &r.specs);
         assert!(!found.error);
         assert!(found.output);
         assert_eq!(found.finish_error, Some("error"));

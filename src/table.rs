@@ -205,8 +205,8 @@ pub struct DetailsSpec {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Detect {
-    /// Styles are tried by ascending priority.
-    pub priority: u32,
+    /// The styles this one is tried before, besides those it extends.
+    pub before: &'static [Style],
     /// The style matches when any signature holds.
     pub signatures: &'static [Signature],
 }
@@ -376,9 +376,15 @@ impl std::fmt::Display for StatusPattern {
 #[derive(Debug)]
 pub(crate) struct PathNode {
     pub children: &'static [(&'static str, u16)],
+    /// The node every element of an array continues to (`*`).
+    pub any: Option<u16>,
     pub leaf: Option<usize>,
     /// The anchor whose raw JSON is captured here.
     pub anchor: Option<usize>,
+    /// The stream probe noted here.
+    pub probe: Option<usize>,
+    /// Whether the probe's first string is kept (a finish reason, an `error_values` value).
+    pub probe_text: bool,
     /// Every path at or under this node.
     pub below: &'static [usize],
     /// Every anchor at or under this node.

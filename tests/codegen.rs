@@ -153,6 +153,10 @@ fn a_broken_copy_reports_every_problem_with_its_place() {
         rules(v).push(json!({"name": "shouting", "when": {"status": 402, "message": {"contains": "NO MONEY"}}, "then": {"code": "INSUFFICIENT_BALANCE"}, "source": "003_35725501124242e8.txt:10"}));
         let i = rules(v).len() - 1;
         expected.push((file(md), Some(place(i, "shouting")), "lowercase ASCII".into()));
+
+        // A stream path with a filter: the walk that reads an event follows keys and `*` only.
+        v["stream"]["output"] = json!(["choices[index=0].delta.content"]);
+        expected.push((file(md), Some("stream".to_owned()), "a stream path is keys and `*`".into()));
     });
 
     // FILE_NOT_FOUND only deprecated, in every table, so no rule can produce it.
@@ -297,14 +301,24 @@ fn a_new_provider_is_one_table_that_inherits() {
         "seed": "https://example.com/docs/errors",
         "extends": "openai",
         "fields": { "vendor_code": ["error.metadata.vendor_code|number"] },
-        "detect": { "priority": 5, "signatures": [ { "when": { "vendor_code": { "present": true } }, "source": "https://example.com/docs/errors" } ] },
+        "detect": { "signatures": [ { "when": { "vendor_code": { "present": true } }, "source": "https://example.com/docs/errors" } ] },
         "rules": [
             { "name": "out of credit", "when": { "vendor_code": 1113 }, "then": { "code": "INSUFFICIENT_BALANCE", "reason": "CREDITS_EXHAUSTED" }, "source": "https://example.com/docs/errors#1113" },
             { "name": "503", "when": { "status": 503 }, "then": { "code": "SERVICE_UNAVAILABLE", "reason": "SERVICE_OUTAGE" }, "source": "https://example.com/docs/errors#503" }
         ]
     });
+    let mut acme = acme;
+    std::fs::write(copy.path("providers/acme.json"), serde_json::to_string_pretty(&acme).unwrap()).unwrap();
+    // Its signature can hold together with other styles' (a body may carry its vendor code and
+    // another style's envelope): the build asks for its place in the detection order.
+    let problems = codegen::load(&copy.root).expect_err("an unordered signature").to_string();
+    assert!(problems.contains("say which style is tried first with `before`"), "{problems}");
+    assert!(!problems.contains("\"openai\"'s signature"), "a style is tried before what it extends: {problems}");
+    acme["detect"]["before"] = json!(["modelroute"]);
     std::fs::write(copy.path("providers/acme.json"), serde_json::to_string_pretty(&acme).unwrap()).unwrap();
     let t = codegen::load(&copy.root).unwrap_or_else(|p| panic!("{p}"));
+    let order: Vec<&str> = t.detect_order().expect("an order").iter().map(|s| s.style.as_str()).collect();
+    assert_eq!(order.first(), Some(&"acme"), "{order:?}");
     let style = t.styles.iter().find(|s| s.style == "acme").expect("the new style");
     let eff = t.effective(style);
     let names: Vec<&str> = eff.rules.iter().map(|r| r.name.as_str()).collect();

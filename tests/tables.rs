@@ -225,7 +225,9 @@ fn compiled_tables_match_the_json() {
             let got: Vec<String> = compiled.locations(field).iter().map(|l| l.path()).collect();
             assert_eq!(got, want, "{}: field {} ({i})", compiled.wire, field.as_str());
         }
-        assert_eq!(compiled.detect.as_ref().map(|d| d.priority), json_style.detect.as_ref().map(|d| d.priority));
+        let before =
+            |d: &llm_error_taxonomy::table::Detect| d.before.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>();
+        assert_eq!(compiled.detect.as_ref().map(before), json_style.detect.as_ref().map(|d| d.before.clone()));
     }
 }
 
@@ -358,8 +360,7 @@ struct Effective(Vec<codegen::StyleFile>);
 
 impl Effective {
     fn new(t: &codegen::Taxonomy) -> Self {
-        let mut styles: Vec<&codegen::StyleFile> = t.styles.iter().collect();
-        styles.sort_by_key(|s| s.detect.as_ref().map_or(u32::MAX, |d| d.priority));
+        let styles: Vec<&codegen::StyleFile> = t.detect_order().expect("the detect orders do not loop");
         Effective(styles.into_iter().chain(std::iter::once(&t.generic)).map(|s| t.effective(s)).collect())
     }
 
@@ -368,7 +369,7 @@ impl Effective {
     }
 }
 
-/// The style `detect` should find: by ascending priority, the first with a signature that holds.
+/// The style `detect` should find: in the declared order, the first with a signature that holds.
 fn plain_detect<'t>(t: &'t Effective, status: u16, body: Option<&Value>) -> Option<&'t codegen::StyleFile> {
     body?.as_object()?;
     t.0.iter().filter(|s| s.detect.is_some()).find(|eff| {
