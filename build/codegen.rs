@@ -114,6 +114,23 @@ pub struct StyleFile {
     pub rules: Vec<RuleRow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamSection>,
+    /// A gateway's error that carries the upstream provider's own error inside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inner: Option<InnerSection>,
+}
+
+/// Where a gateway's error carries the upstream's error (an object, or JSON in a string such as
+/// OpenRouter's `metadata.raw` or LiteLLM's message) and which style reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InnerSection {
+    /// The declared field holding the inner error: its JSON text, from the first `{` or `[`.
+    pub body: String,
+    /// Provider names as the `provider` field gives them (compared in lowercase) and the style
+    /// that reads their errors; a provider not listed is detected from the inner body.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub styles: BTreeMap<String, String>,
+    pub source: String,
 }
 
 /// Where a style's field-level details live: an array of objects (or, with `keyed`, an object
@@ -651,6 +668,7 @@ impl Taxonomy {
         }
         let details = chain.iter().flat_map(|s| s.details.iter().cloned()).collect();
         let stream = chain.iter().find_map(|s| s.stream.clone());
+        let inner = chain.iter().find_map(|s| s.inner.clone());
         // Structured rules first (a field's value decides, possibly refined by a phrase), then
         // those that test only the status and a phrase, each tier the style's own before its
         // ancestors': a phrase never wins against an inherited structured value.
@@ -689,6 +707,7 @@ impl Taxonomy {
             detect: style.detect.clone(),
             rules,
             stream,
+            inner,
         }
     }
 }
@@ -731,6 +750,9 @@ pub enum Transform {
     Rfc3339,
     /// ASCII lowercase.
     Lower,
+    /// The value only when it contains this text (so that `before:` and `after:` read only
+    /// values that have their separator).
+    Containing(String),
     /// The value only when the response's header `.0` is `.1` (such as the bucket whose
     /// `x-ratelimit-remaining-tokens` is `0`).
     If(String, String),
@@ -751,6 +773,8 @@ impl Transform {
                     Transform::Before(sep.to_owned())
                 } else if let Some(sep) = s.strip_prefix("after:").filter(|p| !p.is_empty()) {
                     Transform::After(sep.to_owned())
+                } else if let Some(text) = s.strip_prefix("containing:").filter(|p| !p.is_empty()) {
+                    Transform::Containing(text.to_owned())
                 } else if let Some((h, v)) = s.strip_prefix("if:").and_then(|c| c.split_once('=')) {
                     if h.is_empty() || !h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
                         return None;
@@ -1233,6 +1257,23 @@ fn validate_style(
 ) {
     if let Some(stream) = &style.stream {
         validate_stream(stream, file, out);
+    }
+    if let Some(inner) = &style.inner {
+        let place = Some("inner".to_owned());
+        if !t.effective(style).fields.contains_key(&inner.body) {
+            out.push(file, place.clone(), format!("`body` names {:?}, a field the style does not locate", inner.body));
+        }
+        for (name, target) in &inner.styles {
+            if name.is_empty() || name.to_ascii_lowercase() != *name {
+                out.push(file, place.clone(), format!("provider name {name:?} must be lowercase"));
+            }
+            if !t.styles.iter().any(|s| s.style == *target) {
+                out.push(file, place.clone(), format!("provider {name:?} names {target:?}, not a style"));
+            }
+        }
+        if !valid_source(&inner.source) {
+            out.push(file, place, format!("bad source {:?}", inner.source));
+        }
     }
     if !valid_source(&style.seed) && !style.seed.ends_with(".txt") {
         out.push(file, None, format!("bad seed {:?}", style.seed));
@@ -1852,6 +1893,7 @@ fn transforms(ts: &[Transform]) -> String {
         .map(|t| match t {
             Transform::Before(s) => format!("Transform::Before({s:?})"),
             Transform::After(s) => format!("Transform::After({s:?})"),
+            Transform::Containing(s) => format!("Transform::Containing({s:?})"),
             Transform::If(h, v) => format!("Transform::If({h:?}, {v:?})"),
             other => format!("Transform::{other:?}"),
         })
@@ -2010,6 +2052,25 @@ fn emit_table(
             o.push_str("        ],\n    }),\n");
         }
         None => o.push_str("    detect: None,\n"),
+    }
+    match &style.inner {
+        Some(i) => {
+            let styles: Vec<String> = i
+                .styles
+                .iter()
+                .filter_map(|(k, v)| {
+                    t.styles.iter().find(|s| s.style == *v).map(|s| format!("({k:?}, Style::{})", s.name))
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "    inner: Some(Inner {{ body: Field::{}, styles: &[{}] }}), // {}",
+                camel(&i.body),
+                styles.join(", "),
+                i.source
+            );
+        }
+        None => o.push_str("    inner: None,\n"),
     }
     o.push_str("    rules: &[\n");
     for (i, r) in style.rules.iter().enumerate() {
@@ -2242,6 +2303,7 @@ pub const EXTRA_REASONS: &[(&str, &str)] = &[
     ("STREAM_DROPPED", "A stream that ended without its end marker."),
     ("STREAM_ERROR", "An error reported inside a stream."),
     ("STREAM_CORRUPT", "A stream whose framing is broken, such as an event-stream checksum that does not match."),
+    ("GATEWAY_LAYER", "The gateway's own layer of an error that carries the upstream provider's error inside it."),
 ];
 
 /// The `stream` sections as statics, and `stream_spec` to find a table's.

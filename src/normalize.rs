@@ -6,7 +6,7 @@ use crate::error::{Detail, NormalizedError, Upstream};
 use crate::limits::Limits;
 use crate::redact::clean;
 use crate::retry_after::{self, Clock};
-use crate::table::{Location, Style, StyleTable};
+use crate::table::{Location, Style, StyleTable, Subject};
 use crate::view::{Facts, View, first_match, flag};
 use http::{HeaderMap, StatusCode};
 use std::borrow::Cow;
@@ -331,6 +331,20 @@ impl Normalizer {
         body: &[u8],
         event: Option<&str>,
     ) -> NormalizedError {
+        self.normalize_layer(style, status, headers, body, event, 0)
+    }
+
+    /// Normalizes a body that may be a gateway's error carrying the upstream's own error
+    /// `depth` layers down.
+    fn normalize_layer(
+        &self,
+        style: Option<Style>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+        event: Option<&str>,
+        depth: usize,
+    ) -> NormalizedError {
         let caps = Captures::read(body, &self.limits);
         let style = style.or_else(|| crate::detect::detect_in(caps.as_ref(), status, headers, event));
         let table = style.map_or(StyleTable::generic(), Style::table);
@@ -338,8 +352,93 @@ impl Normalizer {
         // A response without this table's envelope is read by status alone, with the table's
         // fallbacks by status: its own, then the generic table's (the policy for "no usable body").
         let usable = view.has_envelope() || view.matches_a_body_rule(status);
+        if usable && let Some(err) = self.unwrap_inner(style, status, &view, depth) {
+            return err;
+        }
         let rules_view = if usable { view } else { View::bare(table, headers, self.clock) };
         self.build(style, status, &rules_view, usable)
+    }
+
+    /// A gateway's error read by the upstream error inside it, when that one is specific (a rule
+    /// that tests more than the status holds for it): the inner error's code, message and
+    /// details, with the gateway's layer kept as a `GATEWAY_LAYER` detail and in the upstream
+    /// facts (the gateway's style and status, the provider and its status).
+    fn unwrap_inner(
+        &self,
+        style: Option<Style>,
+        status: StatusCode,
+        view: &View<'_, '_>,
+        depth: usize,
+    ) -> Option<NormalizedError> {
+        /// The most layers of errors inside errors that are read.
+        const MAX_LAYERS: usize = 3;
+        let inner = view.table.inner.as_ref().filter(|_| depth < MAX_LAYERS)?;
+        let text = view.text(inner.body)?;
+        // The first JSON value in the text: a message may go on after it, and a Python bytes
+        // repr (`b'{...}'`) or a class name may come before it.
+        let start = text.find(['{', '['])?;
+        let mut values = serde_json::Deserializer::from_str(&text[start..]).into_iter::<&serde_json::value::RawValue>();
+        let raw = values.next()?.ok()?;
+        let bytes = raw.get().as_bytes();
+        let provider = view.text(Field::Provider);
+        let named = provider.as_deref().and_then(|p| {
+            let p = p.trim().to_ascii_lowercase();
+            inner.styles.iter().find(|(n, _)| *n == p).map(|&(_, s)| s)
+        });
+        // The inner error is read with the status the gateway reports for it.
+        let inner_status = StatusCode::from_u16(view.effective_status(status)).unwrap_or(status);
+        let none = HeaderMap::new();
+        let caps = Captures::read(bytes, &self.limits)?;
+        let inner_style = named.or_else(|| crate::detect::detect_in(Some(&caps), inner_status, &none, None));
+        let table = inner_style.map_or(StyleTable::generic(), Style::table);
+        let inner_view = View { table, caps: Some(&caps), headers: &none, event: None, clock: self.clock };
+        let facts = Facts::new(&inner_view, inner_status);
+        let specific =
+            first_match(&facts).is_some_and(|r| r.when.tests.iter().any(|t| matches!(t.subject, Subject::Field(_))));
+        if !specific {
+            return None;
+        }
+        let mut err = self.normalize_layer(inner_style, inner_status, &none, bytes, None, depth + 1);
+        let outer = self.build(style, status, view, true);
+        let limits = &self.limits;
+        let mut layer = Detail::new(crate::table::reason::GATEWAY_LAYER);
+        if let Some(s) = style {
+            layer = layer.with_figure("style", s.as_str());
+        }
+        if let Some(s) = inner_style {
+            layer = layer.with_figure("provider_style", s.as_str());
+        }
+        if let Some(c) = &outer.upstream.code {
+            layer = layer.with_figure("code", c.as_str());
+        }
+        if let Some(t) = &outer.upstream.type_ {
+            layer = layer.with_figure("type", t.as_str());
+        }
+        if outer.message != outer.code.default_message() {
+            layer.message = Some(outer.message.clone());
+        }
+        err.details.truncate(limits.max_details.saturating_sub(1));
+        if limits.max_details > 0 {
+            err.details.push(layer);
+        }
+        let inner_upstream = std::mem::take(&mut err.upstream);
+        err.upstream = Upstream {
+            style,
+            status: outer.upstream.status,
+            code: inner_upstream.code,
+            type_: inner_upstream.type_,
+            provider: outer.upstream.provider.or(inner_upstream.provider),
+            upstream_status: inner_upstream
+                .upstream_status
+                .or(outer.upstream.upstream_status)
+                .or((inner_status != status).then_some(inner_status.as_u16())),
+            should_retry: outer.upstream.should_retry.or(inner_upstream.should_retry),
+        };
+        err.request_id = outer.request_id.or(err.request_id);
+        if err.code.is_retryable() {
+            err.retry_after = err.retry_after.max(outer.retry_after);
+        }
+        Some(err)
     }
 
     /// Inspects any response: the failure it reports, or `None` for a real success.

@@ -32,6 +32,8 @@ pub struct StyleTable {
     pub details: &'static [DetailsSpec],
     /// How `detect` recognizes the style.
     pub detect: Option<Detect>,
+    /// Where a gateway's error carries the upstream's own error.
+    pub inner: Option<Inner>,
     /// The rules, in order, inherited ones and the fallbacks by status included; the first that
     /// matches wins.
     pub rules: &'static [Rule],
@@ -162,6 +164,8 @@ pub enum Transform {
     Rfc3339,
     /// ASCII lowercase.
     Lower,
+    /// The value only when it contains this text.
+    Containing(&'static str),
     /// The value only when the response's header `.0` is `.1`.
     If(&'static str, &'static str),
 }
@@ -179,6 +183,7 @@ impl std::fmt::Display for Transform {
             Transform::Rfc3339 => f.write_str("rfc3339"),
             Transform::Lower => f.write_str("lower"),
             Transform::If(h, v) => write!(f, "if:{h}={v}"),
+            Transform::Containing(s) => write!(f, "containing:{s}"),
         }
     }
 }
@@ -199,6 +204,18 @@ pub struct DetailsSpec {
     pub code: Option<&'static str>,
     /// The member holding the entry's message.
     pub message: Option<&'static str>,
+}
+
+/// Where a gateway's error carries the upstream provider's own error (`taxonomy/README.md`,
+/// "Errors inside errors").
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Inner {
+    /// The field holding the inner error's JSON (from its first `{` or `[`).
+    pub body: Field,
+    /// Provider names, in lowercase as the `provider` field gives them, and the style that
+    /// reads their errors; a provider not listed is detected from the inner body.
+    pub styles: &'static [(&'static str, Style)],
 }
 
 /// How `detect` recognizes a style.

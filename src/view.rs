@@ -201,6 +201,7 @@ fn transform<'x>(v: Value<'x>, t: Transform, view: &View<'_, '_>) -> Option<Valu
             }))
         }
         Transform::Lower => Some(Value::Str(Cow::Owned(text(&v)?.to_ascii_lowercase()))),
+        Transform::Containing(part) => text(&v)?.contains(part).then_some(v),
         Transform::If(name, want) => {
             let got = view.headers.get(name)?.to_str().ok()?.trim();
             (got == want).then_some(v)

@@ -278,6 +278,9 @@ fn read(style: &codegen::StyleFile, field: &str, body: Option<&Value>) -> Vec<Va
                                 json!(s.rsplit(sep.as_str()).next().unwrap_or(s))
                             }
                             (codegen::Transform::Lower, Value::String(s)) => json!(s.to_ascii_lowercase()),
+                            (codegen::Transform::Containing(part), Value::String(s)) if s.contains(part.as_str()) => {
+                                v.clone()
+                            }
                             (codegen::Transform::Number, Value::String(s)) => json!(s.trim().parse::<f64>().ok()?),
                             (codegen::Transform::Number, Value::Number(_)) => v.clone(),
                             _ => return None,
