@@ -1434,7 +1434,6 @@ fn validate_style(
     }
 }
 
-/// Whether every input that satisfies `later` also satisfies `earlier`.
 // ---------------------------------------------------------------------------------------------
 // Detection order.
 // ---------------------------------------------------------------------------------------------
@@ -1574,6 +1573,7 @@ fn validate_detect_order(t: &Taxonomy, out: &mut Collector) {
     }
 }
 
+/// Whether every input that satisfies `later` also satisfies `earlier`.
 fn implies(later: &Condition, earlier: &Condition) -> bool {
     earlier.0.iter().all(|(k, e)| later.0.get(k).is_some_and(|l| l.implies(e)))
 }

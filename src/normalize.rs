@@ -403,16 +403,16 @@ impl Normalizer {
         let limits = &self.limits;
         let mut layer = Detail::new(crate::table::reason::GATEWAY_LAYER);
         if let Some(s) = style {
-            layer = layer.with_figure("style", s.as_str());
+            layer = layer.with_figure("gateway", s.as_str());
         }
         if let Some(s) = inner_style {
             layer = layer.with_figure("provider_style", s.as_str());
         }
         if let Some(c) = &outer.upstream.code {
-            layer = layer.with_figure("code", c.as_str());
+            layer = layer.with_figure("gateway_code", c.as_str());
         }
         if let Some(t) = &outer.upstream.type_ {
-            layer = layer.with_figure("type", t.as_str());
+            layer = layer.with_figure("gateway_type", t.as_str());
         }
         if outer.message != outer.code.default_message() {
             layer.message = Some(outer.message.clone());

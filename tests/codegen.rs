@@ -314,7 +314,7 @@ fn a_new_provider_is_one_table_that_inherits() {
     let problems = codegen::load(&copy.root).expect_err("an unordered signature").to_string();
     assert!(problems.contains("say which style is tried first with `before`"), "{problems}");
     assert!(!problems.contains("\"openai\"'s signature"), "a style is tried before what it extends: {problems}");
-    acme["detect"]["before"] = json!(["modelroute"]);
+    acme["detect"]["before"] = json!(["litellm"]);
     std::fs::write(copy.path("providers/acme.json"), serde_json::to_string_pretty(&acme).unwrap()).unwrap();
     let t = codegen::load(&copy.root).unwrap_or_else(|p| panic!("{p}"));
     let order: Vec<&str> = t.detect_order().expect("an order").iter().map(|s| s.style.as_str()).collect();

@@ -177,7 +177,12 @@ fn json_parses_back_into_the_tables() {
     assert_eq!(parsed, taxonomy());
     let value: Value = serde_json::from_str(text).unwrap();
     let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["codes", "compiled", "generic", "retry", "secrets", "styles"]);
+    assert_eq!(keys, ["codes", "compiled", "detect_order", "generic", "retry", "secrets", "styles"]);
+    // The detection order is the runtime's.
+    let order: Vec<&str> = value["detect_order"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let styles = taxonomy();
+    let want: Vec<&str> = styles.detect_order().expect("an order").iter().map(|s| s.style.as_str()).collect();
+    assert_eq!(order, want);
     // Each compiled style is the runtime's table: the same rules in the same order.
     for (json, compiled) in value["compiled"].as_array().unwrap().iter().zip(llm_error_taxonomy::table::all()) {
         assert_eq!(json["style"], compiled.wire);

@@ -555,3 +555,51 @@ fn retry_delays_from_every_documented_source() {
     let h = [("x-ratelimit-reset", ""), ("retry-after", "Sat, 31 Feb 2026 12:00:00 GMT")];
     assert_eq!(secs(None, 429, &h, r#"{"error": {"message": "Slow down. Please try again in 1m30s."}}"#), Some(90));
 }
+
+// Errors inside errors: a gateway's error read by the upstream's own error, with both layers kept.
+#[test]
+fn errors_inside_errors_keep_both_layers() {
+    let n = Normalizer::new();
+    let read = |style: Option<Style>, status: u16, body: &str| {
+        n.normalize(style, StatusCode::from_u16(status).unwrap(), &headers(&[]), body.as_bytes())
+    };
+    let layer = |e: &llm_error_taxonomy::NormalizedError| {
+        e.details().iter().find(|d| d.code.as_deref() == Some(reason::GATEWAY_LAYER)).cloned().expect("a gateway layer")
+    };
+    // OpenRouter, HTTP 200, with Anthropic's overloaded error as JSON in `metadata.raw`.
+    let body = r#"{"error": {"message": "Provider returned error", "code": 529, "metadata": {"raw": "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}", "provider_name": "Anthropic"}}}"#;
+    for style in [Some(Style::OpenRouter), None] {
+        let err = read(style, 200, body);
+        assert_eq!(err.code(), ErrorCode::ModelOverloaded, "{}", err.to_json());
+        assert_eq!(err.upstream().style, Some(Style::OpenRouter));
+        assert_eq!(err.upstream().status, Some(200));
+        assert_eq!(err.upstream().upstream_status, Some(529));
+        assert_eq!(err.upstream().provider.as_deref(), Some("Anthropic"));
+        assert_eq!(err.upstream().type_.as_deref(), Some("overloaded_error"));
+        let l = layer(&err);
+        assert_eq!(l.figures.get("provider_style"), Some(&"anthropic".into()));
+        assert_eq!(l.message.as_deref(), Some("Provider returned error"));
+    }
+    // LiteLLM: the provider's body inside the message, after a Python bytes prefix.
+    let body = r#"{"error": {"message": "litellm.BadRequestError: AnthropicException - b'{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"Your credit balance is too low to access the Anthropic API.\"}}'. Received Model Group=claude", "type": null, "param": null, "code": "400"}}"#;
+    let err = read(None, 400, body);
+    assert_eq!(err.code(), ErrorCode::InsufficientBalance, "{}", err.to_json());
+    assert_eq!(err.upstream().style, Some(Style::LiteLLM));
+    assert_eq!(err.upstream().provider.as_deref(), Some("Anthropic"));
+    assert_eq!(layer(&err).figures.get("provider_style"), Some(&"anthropic".into()));
+    // A gateway in front of a gateway: LiteLLM relaying OpenRouter relaying OpenAI's quota error.
+    let inner = r#"{\"error\":{\"message\":\"Provider returned error\",\"code\":429,\"metadata\":{\"raw\":\"{\\\"error\\\":{\\\"message\\\":\\\"You exceeded your current quota.\\\",\\\"type\\\":\\\"insufficient_quota\\\",\\\"code\\\":\\\"insufficient_quota\\\"}}\",\"provider_name\":\"OpenAI\"}}}"#;
+    let body = format!(
+        r#"{{"error": {{"message": "litellm.RateLimitError: OpenrouterException - {inner}", "code": "429"}}}}"#
+    );
+    let err = read(None, 429, &body);
+    assert_eq!(err.code(), ErrorCode::InsufficientBalance, "{}", err.to_json());
+    // A raw that is not JSON is only a message: the gateway's own reading stands.
+    let body = r#"{"error": {"message": "Provider returned error", "code": 429, "metadata": {"raw": "error code: 1015", "provider_name": "Kluster"}}}"#;
+    let err = read(None, 200, body);
+    assert_eq!(err.code(), ErrorCode::RateLimited);
+    assert!(err.details().iter().all(|d| d.code.as_deref() != Some(reason::GATEWAY_LAYER)));
+    // A relay's rewritten message never beats its structured code.
+    let body = r#"{"error": {"message": "当前分组上游负载已饱和，请稍后再试", "type": "insufficient_quota", "code": "insufficient_quota"}}"#;
+    assert_eq!(read(Some(Style::OneApi), 429, body).code(), ErrorCode::InsufficientBalance);
+}
