@@ -425,8 +425,10 @@ fn compiled_rules_agree_with_a_plain_reading_of_the_json_tables() {
     // Per style: every value its conditions mention, written at its own plain paths, alone and
     // in pairs; plus bodies with nothing usable.
     let mut statuses: BTreeSet<u16> = [418, 599].into();
-    let mut bodies: Vec<Value> = vec![json!({}), json!({"error": {"message": "nothing to see"}})];
-    let mut pairs: Vec<Value> = Vec::new();
+    // Each body with the style whose conditions it was written from (`None` for the generic one).
+    let mut bodies: Vec<(Value, Option<&str>)> =
+        vec![(json!({}), None), (json!({"error": {"message": "nothing to see"}}), None)];
+    let mut pairs: Vec<(Value, Option<&str>)> = Vec::new();
     for s in &all_styles {
         let eff = t.effective(s);
         let conditions =
@@ -463,21 +465,22 @@ fn compiled_rules_agree_with_a_plain_reading_of_the_json_tables() {
             }
         }
         values.push(("error.code", json!("unlisted_code")));
+        let origin = (s.style != "generic").then_some(s.style.as_str());
         for (i, (p, v)) in values.iter().enumerate() {
             let mut b = json!({});
             put(&mut b, p, v.clone());
-            bodies.push(b.clone());
+            bodies.push((b.clone(), origin));
             // Pairs with a later value of another path.
             for (q, w) in values.iter().skip(i + 1).filter(|(q, _)| q != p).take(8) {
                 let mut pair = b.clone();
                 put(&mut pair, q, w.clone());
-                pairs.push(pair);
+                pairs.push((pair, origin));
             }
         }
     }
     for list in [&mut bodies, &mut pairs] {
-        list.sort_by_key(|b| b.to_string());
-        list.dedup();
+        list.sort_by_key(|(b, _)| b.to_string());
+        list.dedup_by(|a, b| a.0 == b.0);
     }
     assert!(
         bodies.len() > 300 && pairs.len() > 1000,
@@ -487,33 +490,51 @@ fn compiled_rules_agree_with_a_plain_reading_of_the_json_tables() {
     );
 
     // Every case: (status, body), with no body meaning an empty one.
-    let mut cases: Vec<(u16, Option<Value>)> = Vec::new();
+    // Each case with the style it was written from: it is read with no style (detected), with
+    // that style and with one more, chosen by the case's place (so every style reads many bodies
+    // of the others' while the cost stays linear in the tables).
+    let mut cases: Vec<(u16, Option<Value>, Option<&str>)> = Vec::new();
     for status in 400..=599u16 {
-        cases.push((status, None));
+        cases.push((status, None, None));
     }
-    for &status in &statuses {
-        cases.extend(bodies.iter().map(|b| (status, Some(b.clone()))));
+    // Each body at eight of the statuses the tables name, a different eight for each body.
+    let statuses: Vec<u16> = statuses.into_iter().collect();
+    for (i, (b, o)) in bodies.iter().enumerate() {
+        for k in 0..8.min(statuses.len()) {
+            cases.push((statuses[(i + k * 7) % statuses.len()], Some(b.clone()), *o));
+        }
     }
-    for status in [400, 403, 404, 429, 500, 503] {
-        cases.extend(pairs.iter().map(|b| (status, Some(b.clone()))));
+    // Each pair at three of six statuses, in turn.
+    let pair_statuses = [400, 403, 404, 429, 500, 503];
+    for (i, (b, o)) in pairs.iter().enumerate() {
+        for k in 0..3 {
+            cases.push((pair_statuses[(i + k * 2) % pair_statuses.len()], Some(b.clone()), *o));
+        }
     }
     // Non-error statuses read the repeated status (where a style locates one).
     for status in [200, 302] {
         for repeated in [json!(429), json!(503), json!("502"), json!(200)] {
             for code in ["unlisted_code", "invalid_api_key"] {
-                cases.push((status, Some(json!({"error": {"code": code, "message": "x", "status": repeated}}))));
+                cases.push((status, Some(json!({"error": {"code": code, "message": "x", "status": repeated}})), None));
             }
         }
     }
 
     let readings: Vec<Option<Style>> = std::iter::once(None).chain(Style::iter().map(Some)).collect();
     let eff = Effective::new(&t);
-    let check = |chunk: &[(u16, Option<Value>)]| {
+    let check = |(offset, chunk): (usize, &[(u16, Option<Value>, Option<&str>)])| {
         let (mut checked, mut failures) = (0usize, Vec::new());
-        for (status, body) in chunk {
+        for (i, (status, body, origin)) in chunk.iter().enumerate() {
             let bytes = body.as_ref().map(|b| serde_json::to_vec(b).expect("json")).unwrap_or_default();
             let st = StatusCode::from_u16(*status).expect("status");
-            for style in &readings {
+            let own: Option<Style> = origin.and_then(|o| Style::iter().find(|s| s.as_str() == o));
+            let other = readings[(offset + i) % readings.len()];
+            let mut these = vec![None, own, other];
+            if body.is_none() {
+                these = readings.clone();
+            }
+            these.dedup();
+            for style in &these {
                 let err = normalize(*style, st, &HeaderMap::new(), &bytes);
                 let got = (err.code().as_str().to_owned(), err.reason().map(str::to_owned));
                 let want = plain_classify(&eff, style.map(Style::as_str), *status, body.as_ref());
@@ -531,8 +552,12 @@ fn compiled_rules_agree_with_a_plain_reading_of_the_json_tables() {
     };
     let threads = std::thread::available_parallelism().map_or(4, |n| n.get()).min(8);
     let (checked, failures) = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            cases.chunks(cases.len().div_ceil(threads)).map(|chunk| scope.spawn(move || check(chunk))).collect();
+        let handles: Vec<_> = cases
+            .chunks(cases.len().div_ceil(threads))
+            .enumerate()
+            .map(|(n, chunk)| (n * cases.len().div_ceil(threads), chunk))
+            .map(|job| scope.spawn(move || check(job)))
+            .collect();
         handles.into_iter().map(|h| h.join().expect("a checker thread")).fold(
             (0, Vec::new()),
             |(n, mut all), (c, f)| {
@@ -547,5 +572,6 @@ fn compiled_rules_agree_with_a_plain_reading_of_the_json_tables() {
         failures.len(),
         failures.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
     );
+    eprintln!("checked {checked} inputs");
     assert!(checked > 50_000, "checked {checked} inputs");
 }
