@@ -193,6 +193,9 @@ pub struct StreamSection {
     /// Paths of generated output: a non-empty value there means output was delivered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output: Vec<String>,
+    /// SSE comment prefixes followed by the event's HTTP status (DashScope's `:HTTP_STATUS/429`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status_comments: Vec<String>,
     pub sources: Vec<String>,
 }
 
@@ -1597,6 +1600,7 @@ fn validate_stream(s: &StreamSection, file: &str, out: &mut Collector) {
         ("error_fields", &s.error_fields),
         ("error_finish_reasons", &s.error_finish_reasons),
         ("done_finish_reasons", &s.done_finish_reasons),
+        ("status_comments", &s.status_comments),
     ] {
         for item in items {
             if item.trim().is_empty() || item.trim() != item || item.contains(['\r', '\n']) {
@@ -2345,6 +2349,7 @@ fn emit_streams(o: &mut String, t: &Taxonomy, paths: &BodyPaths) {
         let _ = writeln!(o, "    error_finish_reasons: {},", str_list(&s.error_finish_reasons));
         let _ = writeln!(o, "    done_finish_reasons: {},", str_list(&s.done_finish_reasons));
         let _ = writeln!(o, "    output: {},", probes(&s.output));
+        let _ = writeln!(o, "    status_comments: {},", str_list(&s.status_comments));
         o.push_str("};\n\n");
         arms.push(format!("        {pattern} => Some(&{ident}),"));
     }

@@ -42,6 +42,8 @@ pub(crate) struct StreamSpec {
     pub done_finish_reasons: &'static [&'static str],
     /// Probes of generated output: a value there that is not empty is output.
     pub output: &'static [usize],
+    /// Comment prefixes followed by the event's HTTP status (`HTTP_STATUS/`).
+    pub status_comments: &'static [&'static str],
 }
 
 /// The reason of a stream that ended without its terminator.
@@ -306,6 +308,8 @@ pub struct StreamReader {
     bare: Vec<u8>,
     /// The current event went over the limit and is skipped up to its end.
     oversized: bool,
+    /// The status a comment of the current event gave (a table's `status_comments`).
+    event_status: Option<StatusCode>,
     events: u64,
     output_events: u64,
     done: bool,
@@ -357,6 +361,7 @@ impl StreamReader {
             has_data: false,
             bare: Vec::new(),
             oversized: false,
+            event_status: None,
             events: 0,
             output_events: 0,
             done: false,
@@ -601,7 +606,17 @@ impl StreamReader {
         } else {
             line
         };
-        if line.first() == Some(&b':') {
+        if let Some(comment) = line.strip_prefix(b":") {
+            // A comment that carries the event's status (DashScope's `:HTTP_STATUS/429`).
+            let comment = comment.trim_ascii();
+            for prefix in self.specs.iter().flat_map(|s| s.status_comments.iter()) {
+                if let Some(rest) = comment.strip_prefix(prefix.as_bytes())
+                    && let Some(status) = std::str::from_utf8(rest).ok().and_then(|r| r.trim().parse::<u16>().ok())
+                    && let Ok(status) = StatusCode::from_u16(status)
+                {
+                    self.event_status = Some(status);
+                }
+            }
             return;
         }
         let (name, value) = match line.iter().position(|&b| b == b':') {
@@ -662,6 +677,7 @@ impl StreamReader {
         self.event.clear();
         self.data.clear();
         self.has_data = false;
+        self.event_status = None;
         None
     }
 
@@ -720,7 +736,9 @@ impl StreamReader {
     /// The error in the current event's data, read with the style's rules.
     fn payload_error(&self) -> NormalizedError {
         let data = &self.data;
-        let mut err = self.normalizer.normalize(self.style, self.status, &self.headers, data);
+        // An error status the event itself carries is the one its error is read with.
+        let status = self.event_status.filter(|s| s.is_client_error() || s.is_server_error()).unwrap_or(self.status);
+        let mut err = self.normalizer.normalize(self.style, status, &self.headers, data);
         let json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         if !json && let Ok(text) = std::str::from_utf8(data) {
             let message = clean(text, self.normalizer.limits().max_message_bytes);

@@ -417,3 +417,23 @@ fn a_broken_stream_section_fails_the_build() {
         assert!(problems.contains(want), "{want:?} not in:\n{problems}");
     }
 }
+
+// A status comment (DashScope's `:HTTP_STATUS/429`) is the status the event's error is read with.
+#[test]
+fn a_status_comment_gives_the_event_its_status() {
+    let event = |comment: &str| {
+        format!(
+            "id:1\nevent:error\n{comment}data:{{\"code\":\"SomethingNew\",\"message\":\"Requests are coming in too fast.\",\"request_id\":\"a1\"}}\n\n"
+        )
+    };
+    let with = read_every_split(Some(Style::DashScope), event(":HTTP_STATUS/429\n").as_bytes()).expect("an error");
+    assert_eq!(with.error().code(), ErrorCode::RateLimited, "{}", with.error().to_json());
+    let detected = read(None, event(":HTTP_STATUS/503\n").as_bytes()).expect("an error");
+    assert_eq!(detected.error().code(), ErrorCode::ModelUnavailable, "{}", detected.error().to_json());
+    let without = read(Some(Style::DashScope), event("").as_bytes()).expect("an error");
+    assert_eq!(without.error().code(), ErrorCode::GenerationFailed, "no status: an upstream failure");
+    // A native stream that ends on its finish reason is complete.
+    let done =
+        "id:1\nevent:result\ndata:{\"output\":{\"text\":\"Hi\",\"finish_reason\":\"stop\"},\"request_id\":\"a1\"}\n\n";
+    assert!(read(Some(Style::DashScope), done.as_bytes()).is_none());
+}

@@ -417,6 +417,10 @@ fn plain_classify(t: &Effective, style: Option<&str>, status: u16, body: Option<
     }
 }
 
+/// A generated input: a status, a body (none: empty) and the style whose conditions it was
+/// written from.
+type Case<'t> = (u16, Option<Value>, Option<&'t str>);
+
 #[test]
 fn compiled_rules_agree_with_a_plain_reading_of_the_json_tables() {
     let t = taxonomy();
@@ -493,7 +497,7 @@ fn compiled_rules_agree_with_a_plain_reading_of_the_json_tables() {
     // Each case with the style it was written from: it is read with no style (detected), with
     // that style and with one more, chosen by the case's place (so every style reads many bodies
     // of the others' while the cost stays linear in the tables).
-    let mut cases: Vec<(u16, Option<Value>, Option<&str>)> = Vec::new();
+    let mut cases: Vec<Case<'_>> = Vec::new();
     for status in 400..=599u16 {
         cases.push((status, None, None));
     }
@@ -522,7 +526,7 @@ fn compiled_rules_agree_with_a_plain_reading_of_the_json_tables() {
 
     let readings: Vec<Option<Style>> = std::iter::once(None).chain(Style::iter().map(Some)).collect();
     let eff = Effective::new(&t);
-    let check = |(offset, chunk): (usize, &[(u16, Option<Value>, Option<&str>)])| {
+    let check = |(offset, chunk): (usize, &[Case<'_>])| {
         let (mut checked, mut failures) = (0usize, Vec::new());
         for (i, (status, body, origin)) in chunk.iter().enumerate() {
             let bytes = body.as_ref().map(|b| serde_json::to_vec(b).expect("json")).unwrap_or_default();
