@@ -19,13 +19,14 @@ type Target = fn(&[u8]);
 
 /// Each target's folder and the code it runs. `normalize_structured` keeps its inputs rendered
 /// in the raw format (its `FUZZ_RENDER_TO` output), which is what it checks.
-const TARGETS: [(&str, Target); 6] = [
+const TARGETS: [(&str, Target); 7] = [
     ("normalize_raw", targets::normalize_raw),
     ("normalize_structured", targets::normalize_raw),
     ("roundtrip", targets::roundtrip),
     ("stream", targets::stream),
     ("eventstream", targets::eventstream),
     ("paths", targets::paths),
+    ("nested", targets::nested),
 ];
 
 fn root() -> PathBuf {
@@ -90,9 +91,14 @@ fn paths_regressions_pass() {
     replay("paths");
 }
 
-/// The two newest targets also run, on stable, on every real response of `tests/cases/` and
+#[test]
+fn nested_regressions_pass() {
+    replay("nested");
+}
+
+/// The three newest targets also run, on stable, on every real response of `tests/cases/` and
 /// `tests/corpus/`: the event-stream cases as raw bytes, and every body through the path
-/// language's placements.
+/// language's placements, and every eighth wrapped as the error inside gateways' errors.
 #[test]
 fn eventstream_and_paths_hold_on_the_real_cases() {
     let mut files = vec![root().join("tests/corpus/v1.jsonl")];
@@ -112,6 +118,10 @@ fn eventstream_and_paths_hold_on_the_real_cases() {
             let body = case["body"].as_str().unwrap_or_default();
             let status = case["status"].as_u64().unwrap_or(200);
             targets::paths(format!("\n{status}\n\n{body}").as_bytes());
+            // Nested wrapping reads each body 64 ways: every eighth case keeps this test quick.
+            if ran.1 % 8 == 0 {
+                targets::nested(format!("\n{status}\n\n{body}").as_bytes());
+            }
             ran.1 += 1;
         }
     }

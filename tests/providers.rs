@@ -556,9 +556,10 @@ fn retry_delays_from_every_documented_source() {
     assert_eq!(secs(None, 429, &h, r#"{"error": {"message": "Slow down. Please try again in 1m30s."}}"#), Some(90));
 }
 
-// Errors inside errors: a gateway's error read by the upstream's own error, with both layers kept.
+// Policy 18: errors inside errors, read by the innermost specific one, both layers kept; a
+// relay's rewritten message never beats its code.
 #[test]
-fn errors_inside_errors_keep_both_layers() {
+fn policy_18_errors_inside_errors_keep_both_layers() {
     let n = Normalizer::new();
     let read = |style: Option<Style>, status: u16, body: &str| {
         n.normalize(style, StatusCode::from_u16(status).unwrap(), &headers(&[]), body.as_bytes())
@@ -602,4 +603,78 @@ fn errors_inside_errors_keep_both_layers() {
     // A relay's rewritten message never beats its structured code.
     let body = r#"{"error": {"message": "当前分组上游负载已饱和，请稍后再试", "type": "insufficient_quota", "code": "insufficient_quota"}}"#;
     assert_eq!(read(Some(Style::OneApi), 429, body).code(), ErrorCode::InsufficientBalance);
+}
+
+// Policy 19: a model that crashed, is loading or is not loaded is unavailable, even as a 400,
+// with a cold model's `estimated_time` as the delay.
+#[test]
+fn policy_19_a_model_that_cannot_run_now_is_unavailable() {
+    let n = Normalizer::new();
+    let read = |style: Option<Style>, status: u16, body: &str| {
+        n.normalize(style, StatusCode::from_u16(status).unwrap(), &headers(&[]), body.as_bytes())
+    };
+    let cases: [(Option<Style>, u16, &str); 6] = [
+        (Some(Style::Ollama), 500, r#"{"error":"llama runner process has terminated: exit status 2"}"#),
+        (
+            Some(Style::Ollama),
+            500,
+            r#"{"error":"model requires more system memory (10.2 GiB) than is available (7.1 GiB)"}"#,
+        ),
+        (Some(Style::LlamaCpp), 503, r#"{"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}"#),
+        (Some(Style::LmStudio), 400, r#"{"error":"Failed to load model \"qwen3\". Error: Operation canceled."}"#),
+        (
+            None,
+            404,
+            r#"{"error":{"message":"No models loaded. Please load a model in the developer page.","type":"invalid_request_error","param":"model","code":"model_not_found"}}"#,
+        ),
+        (None, 503, r#"{"error":"Model meta-llama/Llama-2-7b-chat-hf is currently loading","estimated_time":20.0}"#),
+    ];
+    for (style, status, body) in cases {
+        let err = read(style, status, body);
+        assert_eq!(err.code(), ErrorCode::ModelUnavailable, "{style:?} {status} {body}: {}", err.to_json());
+    }
+    let cold = read(None, 503, r#"{"error":"Model bigscience/bloom is currently loading","estimated_time":35.6}"#);
+    assert_eq!(cold.retry_after().map(|d| d.as_secs()), Some(36));
+    // The same words echoed from a prompt in a 400 of another provider do not move it.
+    let echoed = r#"{"error":{"message":"Invalid 'messages[0].content': the llama runner process has terminated","type":"invalid_request_error","code":"invalid_value"}}"#;
+    assert_eq!(read(Some(Style::OpenAI), 400, echoed).code(), ErrorCode::InputValidationError);
+}
+
+// Policy 20: a vendor's numeric code decides before the status.
+#[test]
+fn policy_20_a_vendor_numeric_code_decides_before_the_status() {
+    let n = Normalizer::new();
+    let read = |style: Option<Style>, status: u16, body: &str| {
+        n.normalize(style, StatusCode::from_u16(status).unwrap(), &headers(&[]), body.as_bytes()).code()
+    };
+    for style in [Some(Style::Zhipu), None] {
+        assert_eq!(
+            read(style, 429, r#"{"error":{"code":"1113","message":"余额不足或无可用资源包,请充值。"}}"#),
+            ErrorCode::InsufficientBalance
+        );
+    }
+    for style in [Some(Style::MiniMax), None] {
+        let body = r#"{"id":"x","choices":null,"base_resp":{"status_code":1008,"status_msg":"insufficient balance"}}"#;
+        assert_eq!(read(style, 200, body), ErrorCode::InsufficientBalance);
+        let body = r#"{"base_resp":{"status_code":1026,"status_msg":"input new_sensitive"}}"#;
+        assert_eq!(read(style, 200, body), ErrorCode::ContentModerationRejected);
+    }
+    for style in [Some(Style::Baidu), None] {
+        assert_eq!(
+            read(style, 200, r#"{"error_code":18,"error_msg":"Open api qps request limit reached"}"#),
+            ErrorCode::RateLimited
+        );
+        assert_eq!(
+            read(style, 200, r#"{"error_code":110,"error_msg":"Access token invalid or no longer valid"}"#),
+            ErrorCode::InternalError
+        );
+    }
+    for style in [Some(Style::Cloudflare), None] {
+        let body =
+            r#"{"success":false,"errors":[{"code":3040,"message":"No more data centers to forward the request to"}]}"#;
+        assert_eq!(read(style, 429, body), ErrorCode::ModelOverloaded, "3040 is capacity, not a rate limit");
+    }
+    // A success body of the same vendor is no failure.
+    let ok = br#"{"id":"x","reply":"Hi","base_resp":{"status_code":0,"status_msg":"success"}}"#;
+    assert!(n.inspect(Some(Style::MiniMax), StatusCode::OK, &headers(&[]), ok).is_none());
 }

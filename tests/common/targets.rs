@@ -7,7 +7,7 @@ use super::invariants::{check, check_json, normalize_checked, normalizer, normal
 use super::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use llm_error_taxonomy::{
-    Limits, NormalizedError, Normalizer, StreamError, StreamPhase, Style, detect, is_event_stream,
+    Limits, NormalizedError, Normalizer, StreamError, StreamPhase, Style, detect, is_event_stream, table,
 };
 
 /// `normalize_raw` (and `normalize_structured`, once its input is rendered): the response is
@@ -166,6 +166,50 @@ pub fn paths(data: &[u8]) {
             } else if let Some(e) = n.inspect(style, r.status, &r.headers, body) {
                 check(&e, n.limits());
             }
+        }
+    }
+}
+
+/// `nested`: errors inside errors. The input's body is wrapped as the upstream error of each
+/// gateway that carries one (OpenRouter's `metadata.raw` with each provider name its table maps,
+/// LiteLLM's `<Provider>Exception - ` message) and in gateways in front of gateways, up to five
+/// layers deep; every reading meets the invariants, reads alike twice, and keeps at most three
+/// gateway layers.
+pub fn nested(data: &[u8]) {
+    let r = Response::parse(data);
+    let text = String::from_utf8_lossy(r.body).into_owned();
+    let openrouter = |inner: &str, provider: &str| {
+        let raw = serde_json::to_string(inner).expect("a JSON string");
+        format!(
+            r#"{{"error": {{"message": "Provider returned error", "code": 429, "metadata": {{"raw": {raw}, "provider_name": "{provider}"}}}}}}"#
+        )
+    };
+    let litellm = |inner: &str, provider: &str| {
+        let message = serde_json::to_string(&format!(
+            "litellm.RateLimitError: {provider}Exception - {inner}. Received Model Group=m"
+        ))
+        .expect("a JSON string");
+        format!(r#"{{"error": {{"message": {message}, "type": null, "param": null, "code": "429"}}}}"#)
+    };
+    let mut bodies = vec![text.clone()];
+    for provider in ["Anthropic", "OpenAI", "Google", "Amazon Bedrock", "Unknown"] {
+        bodies.push(openrouter(&text, provider));
+        bodies.push(litellm(&format!("b'{text}'"), provider));
+    }
+    let mut deep = text.clone();
+    for layer in 0..5 {
+        deep = if layer % 2 == 0 { litellm(&deep, "Openrouter") } else { openrouter(&deep, "Anthropic") };
+        bodies.push(deep.clone());
+    }
+    let n = normalizer();
+    for body in &bodies {
+        for style in [r.style, Some(Style::OpenRouter), Some(Style::LiteLLM), None] {
+            let err = normalize_checked(&n, style, r.status, &r.headers, body.as_bytes());
+            let again = n.normalize(style, r.status, &r.headers, body.as_bytes());
+            assert_eq!(again, err, "the same nested body read differently twice");
+            let layers =
+                err.details().iter().filter(|d| d.code.as_deref() == Some(table::reason::GATEWAY_LAYER)).count();
+            assert!(layers <= 3, "{layers} gateway layers: {}", err.to_json());
         }
     }
 }
