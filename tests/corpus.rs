@@ -129,3 +129,59 @@ fn every_case_file_is_a_style_with_enough_cases() {
         assert!(n >= 15, "{style}: {n} cases of its own");
     }
 }
+
+/// The headers that mark a style on their own: a detect signature that is only the presence of
+/// a field read from headers (Groq's `x-groq-region`, LiteLLM's `x-litellm-*`).
+fn header_marks(style: Style) -> Vec<&'static str> {
+    use llm_error_taxonomy::table::{Location, Op, Subject};
+    let table = style.table();
+    let mut names = Vec::new();
+    for sig in table.detect.iter().flat_map(|d| d.signatures) {
+        if let [test] = sig.when.tests
+            && let (Subject::Field(field), Op::Present(true)) = (test.subject, test.op)
+            && sig.present.is_empty()
+        {
+            let locations = table.locations(field);
+            if locations.iter().all(|l| matches!(l, Location::Header { .. })) {
+                names.extend(locations.iter().filter_map(|l| match l {
+                    Location::Header { name, .. } => Some(*name),
+                    _ => None,
+                }));
+            }
+        }
+    }
+    names
+}
+
+/// A real response that carries its provider's header mark is detected as that provider's style,
+/// and never as another's.
+#[test]
+fn a_case_with_its_style_header_mark_is_detected_as_that_style() {
+    let mut checked = 0;
+    for (place, case) in cases() {
+        let Some(style) = style_of(&case.provider) else { continue };
+        let marks = header_marks(style);
+        if !case.headers.keys().any(|k| marks.contains(&k.to_ascii_lowercase().as_str())) {
+            continue;
+        }
+        let err = run(&case, None).expect("an error");
+        assert_eq!(err.upstream().style, Some(style), "{place} {}: {}", case.id, err.to_json());
+        checked += 1;
+    }
+    assert!(checked >= 4, "{checked} cases carry a header mark");
+}
+
+/// Every style has real responses of its own: the eight big providers at least 15, every other
+/// style at least 5 (a style's file, or the shared corpus's cases of that provider).
+#[test]
+fn every_style_has_enough_real_cases() {
+    use strum::IntoEnumIterator;
+    let all = cases();
+    let seeds = [Style::ModelBridge, Style::ModelSwitch, Style::ModelRoute, Style::MoltbotDen];
+    for style in Style::iter().filter(|s| !seeds.contains(s)) {
+        let n = all.iter().filter(|(_, c)| style_of(&c.provider) == Some(style)).count();
+        let big = ["openai", "azure", "anthropic", "gemini", "vertex", "bedrock", "mistral", "cohere"];
+        let least = if big.contains(&style.as_str()) { 15 } else { 5 };
+        assert!(n >= least, "{style}: {n} real cases");
+    }
+}
