@@ -1172,6 +1172,12 @@ fn validate(t: &Taxonomy, out: &mut Collector) {
         if style.style.is_empty() || !style.style.bytes().all(|b| b.is_ascii_lowercase()) {
             out.push(&file, None, format!("style {:?} must be lowercase letters", style.style));
         }
+        // The name is the `Style` variant: an identifier in upper camel case.
+        let ident = style.name.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+            && style.name.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !ident {
+            out.push(&file, None, format!("style name {:?} must be an upper camel case identifier", style.name));
+        }
         if style.detect.is_none() {
             out.push(&file, None, "a style needs a detect section");
         }

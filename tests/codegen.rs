@@ -154,6 +154,10 @@ fn a_broken_copy_reports_every_problem_with_its_place() {
         let i = rules(v).len() - 1;
         expected.push((file(md), Some(place(i, "shouting")), "lowercase ASCII".into()));
 
+        // A display name that cannot be the `Style` variant.
+        v["name"] = json!("Moltbot Den");
+        expected.push((file(md), None, "must be an upper camel case identifier".into()));
+
         // A stream path with a filter: the walk that reads an event follows keys and `*` only.
         v["stream"]["output"] = json!(["choices[index=0].delta.content"]);
         expected.push((file(md), Some("stream".to_owned()), "a stream path is keys and `*`".into()));
