@@ -7,7 +7,7 @@ use crate::limits::Limits;
 use crate::redact::clean;
 use crate::retry_after::{self, Clock};
 use crate::table::{Location, Style, StyleTable, Subject};
-use crate::view::{Facts, View, first_match, flag};
+use crate::view::{Facts, View, first_match, flag, longest_delay};
 use http::{HeaderMap, StatusCode};
 use std::borrow::Cow;
 
@@ -331,12 +331,13 @@ impl Normalizer {
         body: &[u8],
         event: Option<&str>,
     ) -> NormalizedError {
-        self.normalize_layer(style, status, headers, body, event, 0)
+        self.read_layer(style, status, headers, body, event, 0).0
     }
 
     /// Normalizes a body that may be a gateway's error carrying the upstream's own error
-    /// `depth` layers down.
-    fn normalize_layer(
+    /// `depth` layers down; with whether the reading is specific (a rule that tests more than
+    /// the status decided it, in this layer or one inside it).
+    fn read_layer(
         &self,
         style: Option<Style>,
         status: StatusCode,
@@ -344,7 +345,7 @@ impl Normalizer {
         body: &[u8],
         event: Option<&str>,
         depth: usize,
-    ) -> NormalizedError {
+    ) -> (NormalizedError, bool) {
         let caps = Captures::read(body, &self.limits);
         let style = style.or_else(|| crate::detect::detect_in(caps.as_ref(), status, headers, event));
         let table = style.map_or(StyleTable::generic(), Style::table);
@@ -353,10 +354,10 @@ impl Normalizer {
         // fallbacks by status: its own, then the generic table's (the policy for "no usable body").
         let usable = view.has_envelope() || view.matches_a_body_rule(status);
         if usable && let Some(err) = self.unwrap_inner(style, status, &view, depth) {
-            return err;
+            return (err, true);
         }
         let rules_view = if usable { view } else { View::bare(table, headers, self.clock) };
-        self.build(style, status, &rules_view, usable)
+        self.build_reading(style, status, &rules_view, usable)
     }
 
     /// A gateway's error read by the upstream error inside it, when that one is specific (a rule
@@ -387,18 +388,11 @@ impl Normalizer {
         });
         // The inner error is read with the status the gateway reports for it.
         let inner_status = StatusCode::from_u16(view.effective_status(status)).unwrap_or(status);
-        let none = HeaderMap::new();
-        let caps = Captures::read(bytes, &self.limits)?;
-        let inner_style = named.or_else(|| crate::detect::detect_in(Some(&caps), inner_status, &none, None));
-        let table = inner_style.map_or(StyleTable::generic(), Style::table);
-        let inner_view = View { table, caps: Some(&caps), headers: &none, event: None, clock: self.clock };
-        let facts = Facts::new(&inner_view, inner_status);
-        let specific =
-            first_match(&facts).is_some_and(|r| r.when.tests.iter().any(|t| matches!(t.subject, Subject::Field(_))));
+        let (mut err, specific) = self.read_layer(named, inner_status, &HeaderMap::new(), bytes, None, depth + 1);
         if !specific {
             return None;
         }
-        let mut err = self.normalize_layer(inner_style, inner_status, &none, bytes, None, depth + 1);
+        let inner_style = err.upstream.style;
         let outer = self.build(style, status, view, true);
         let limits = &self.limits;
         let mut layer = Detail::new(crate::table::reason::GATEWAY_LAYER);
@@ -505,9 +499,21 @@ impl Normalizer {
     }
 
     fn build(&self, style: Option<Style>, status: StatusCode, view: &View<'_, '_>, usable: bool) -> NormalizedError {
+        self.build_reading(style, status, view, usable).0
+    }
+
+    /// The error a view reads as, and whether a rule that tests more than the status decided it.
+    fn build_reading(
+        &self,
+        style: Option<Style>,
+        status: StatusCode,
+        view: &View<'_, '_>,
+        usable: bool,
+    ) -> (NormalizedError, bool) {
         let limits = &self.limits;
         let facts = Facts::new(view, status);
         let rule = first_match(&facts);
+        let specific = rule.is_some_and(|r| r.when.tests.iter().any(|t| matches!(t.subject, Subject::Field(_))));
         let matched = rule.map_or(ErrorCode::InternalError, |r| r.then.code);
 
         let mut details = Vec::new();
@@ -550,7 +556,7 @@ impl Normalizer {
         let message = facts.get(Field::Message).and_then(Value::as_str);
         let message_text = message.map(|m| clean(m, limits.max_message_bytes)).filter(|m| !m.is_empty());
         let retry_after = if code.is_retryable() {
-            View::longest_delay(facts.all(Field::RetryAfter))
+            longest_delay(facts.all(Field::RetryAfter))
                 .or_else(|| message.and_then(retry_after::from_message))
                 .and_then(|secs| retry_after::finish(secs, limits.max_retry_after))
         } else {
@@ -575,6 +581,6 @@ impl Normalizer {
             },
         };
         self.redact_extra(&mut err);
-        err
+        (err, specific)
     }
 }

@@ -78,12 +78,6 @@ impl<'x, 'a> View<'x, 'a> {
         }
     }
 
-    /// The longest delay of the `retry_after` field: of the values at its first location that
-    /// has any (a location such as `header:x-ratelimit-reset-*` may give several).
-    pub(crate) fn longest_delay(values: &[Value<'_>]) -> Option<f64> {
-        values.iter().filter_map(Value::as_f64).filter(|n| *n >= 0.0).reduce(f64::max)
-    }
-
     /// Every value of `field` at the first of its locations that has one.
     pub(crate) fn values(&self, field: Field) -> Vec<Value<'x>> {
         self.table.locations(field).iter().map(|loc| self.all_at(*loc)).find(|v| !v.is_empty()).unwrap_or_default()
@@ -165,6 +159,12 @@ impl<'x, 'a> View<'x, 'a> {
     fn now(&self) -> f64 {
         retry_after::now(self.headers, self.clock)
     }
+}
+
+/// The longest delay of the `retry_after` field: of the values at its first location that has
+/// any (a location such as `header:x-ratelimit-reset-*` may give several).
+pub(crate) fn longest_delay(values: &[Value<'_>]) -> Option<f64> {
+    values.iter().filter_map(Value::as_f64).filter(|n| *n >= 0.0).reduce(f64::max)
 }
 
 /// A header's value as text: bytes beyond visible ASCII are kept, read as UTF-8 where they are;
