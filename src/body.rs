@@ -383,15 +383,38 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        if let Some(n) = self.node.any.filter(|_| self.node.leaf.is_none()) {
+        if let Some(n) = self.node.any {
             // `*`: every element continues the paths below.
             self.clear();
             let child = &PATH_TRIE[usize::from(n)];
             let mut entries = 0usize;
-            while seq.next_element_seed(Walker { caps: &mut *self.caps, node: child, limits: self.limits })?.is_some() {
+            if self.node.leaf.is_none() {
+                while seq
+                    .next_element_seed(Walker { caps: &mut *self.caps, node: child, limits: self.limits })?
+                    .is_some()
+                {
+                    entries += 1;
+                }
+                self.note(entries > 0);
+                return Ok(());
+            }
+            // The array is also read whole here: each element is read twice, from its raw JSON.
+            let mut list = Vec::new();
+            while let Some(raw) = seq.next_element::<&'de RawValue>()? {
                 entries += 1;
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                Walker { caps: &mut *self.caps, node: child, limits: self.limits }
+                    .deserialize(&mut de)
+                    .map_err(de::Error::custom)?;
+                if list.len() < self.limits.max_details {
+                    let mut de = serde_json::Deserializer::from_str(raw.get());
+                    list.extend(DetailSeed { limits: self.limits }.deserialize(&mut de).map_err(de::Error::custom)?);
+                }
             }
             self.note(entries > 0);
+            if let Some(i) = self.node.leaf {
+                self.caps.values[i] = Some(Value::Details(list));
+            }
             return Ok(());
         }
         if self.node.leaf.is_none() {

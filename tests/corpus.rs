@@ -185,3 +185,77 @@ fn every_style_has_enough_real_cases() {
         assert!(n >= least, "{style}: {n} real cases");
     }
 }
+
+/// The styles `style` extends, nearest first (the generic reading is no style).
+fn ancestors(style: Style) -> Vec<Style> {
+    let mut out = Vec::new();
+    let mut table = style.table();
+    while let Some(parent) = table.extends.and_then(|w| Style::from_str(w).ok()) {
+        out.push(parent);
+        table = parent.table();
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct LooksLike {
+    style: String,
+    why: String,
+}
+
+/// The cases whose body is another style's envelope (`tests/cases/looks_like.json`).
+fn looks_like() -> std::collections::BTreeMap<String, LooksLike> {
+    #[derive(Deserialize)]
+    struct File {
+        cases: std::collections::BTreeMap<String, LooksLike>,
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/looks_like.json");
+    let text = std::fs::read_to_string(path).expect("tests/cases/looks_like.json");
+    serde_json::from_str::<File>(&text).expect("looks_like.json").cases
+}
+
+/// Detection, style by style: each style's cases are detected as itself, as a style it extends,
+/// or as none when the body carries nothing of its own (its envelope is its parent's), and never
+/// as another style unless `looks_like.json` says whose envelope the body is; no other style's
+/// case is detected as it; and every style but the seed gateways (whose documented examples,
+/// ModelSwitch's all of them, are OpenAI's envelope) is detected on some real case of its own.
+#[test]
+fn each_style_is_detected_on_its_own_cases_and_on_nobody_elses() {
+    use strum::IntoEnumIterator;
+    let declared = looks_like();
+    let mut own = std::collections::BTreeMap::<Style, usize>::new();
+    let mut failures = Vec::new();
+    let mut seen = Vec::new();
+    for (place, case) in cases() {
+        let Some(style) = style_of(&case.provider) else { continue };
+        let Some(err) = run(&case, None) else { continue };
+        let got = err.upstream().style;
+        match (got, declared.get(&case.id)) {
+            (Some(g), None) if g == style => *own.entry(style).or_default() += 1,
+            (None, None) => {}
+            (Some(g), None) if ancestors(style).contains(&g) => {}
+            (Some(g), Some(d)) if g.as_str() == d.style => {
+                assert!(!d.why.trim().is_empty(), "{}: looks_like says why", case.id);
+                seen.push(case.id.clone());
+            }
+            (got, d) => failures.push(format!(
+                "{place} {}: a {style} case detected as {}{}",
+                case.id,
+                got.map_or("none", Style::as_str),
+                d.map_or(String::new(), |d| format!(" (looks_like.json says {})", d.style)),
+            )),
+        }
+    }
+    for id in declared.keys().filter(|id| !seen.contains(id)) {
+        if !failures.iter().any(|f| f.contains(id.as_str())) {
+            failures.push(format!("looks_like.json: {id} is no case"));
+        }
+    }
+    let seeds = [Style::ModelBridge, Style::ModelSwitch, Style::ModelRoute, Style::MoltbotDen];
+    for style in Style::iter().filter(|s| !seeds.contains(s)) {
+        if own.get(&style).copied().unwrap_or(0) == 0 {
+            failures.push(format!("{style}: no real case of its own is detected as it"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
