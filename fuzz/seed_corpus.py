@@ -93,7 +93,7 @@ def seeds():
                 continue
             style = case.get("style") or case.get("provider")
             data = raw(style, case["status"], case.get("headers"), body_bytes(case.get("body") or ""))
-            yield both + ("paths",), data
+            yield both + ("paths", "nested"), data
 
 
 def main():
