@@ -85,6 +85,13 @@ pub struct SecretRow {
     pub extra_chars: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_case: bool,
+    /// The most token characters a secret of the format has; a longer run is no such secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<usize>,
+    /// Character classes the token must hold, each of `digit`, `lower` and `upper` (an
+    /// uppercase letter after the token's first character): what tells a key from a word.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
     pub source: String,
 }
 
@@ -1198,11 +1205,28 @@ fn validate(t: &Taxonomy, out: &mut Collector) {
 
     for (i, s) in t.secrets.iter().enumerate() {
         let place = Some(format!("secret {} ({:?})", i + 1, s.name));
-        if s.prefix.len() < 2 {
+        if s.prefix.is_empty() {
+            // A format with no prefix is a shape alone: it must be bounded and say its classes.
+            if s.max_len.is_none() || s.needs.len() < 2 || s.min_len < 16 {
+                out.push(
+                    "taxonomy/secrets.json",
+                    place.clone(),
+                    "a format with no prefix needs max_len, min_len of at least 16 and two classes in needs",
+                );
+            }
+        } else if s.prefix.len() < 2 {
             out.push("taxonomy/secrets.json", place.clone(), "prefix must be at least 2 characters");
+        } else if !s.prefix.as_bytes()[0].is_ascii_alphanumeric() && !s.prefix.starts_with(['_', '-']) {
+            out.push("taxonomy/secrets.json", place.clone(), "prefix must start with a letter, digit, `_` or `-`");
         }
         if s.min_len == 0 {
             out.push("taxonomy/secrets.json", place.clone(), "min_len must be at least 1");
+        }
+        if s.max_len.is_some_and(|m| m < s.min_len) {
+            out.push("taxonomy/secrets.json", place.clone(), "max_len must be at least min_len");
+        }
+        for class in s.needs.iter().filter(|c| !["digit", "lower", "upper"].contains(&c.as_str())) {
+            out.push("taxonomy/secrets.json", place.clone(), format!("needs: {class:?} is not digit, lower or upper"));
         }
         if !s.extra_chars.is_ascii() || s.extra_chars.contains(char::is_whitespace) {
             out.push("taxonomy/secrets.json", place.clone(), "extra_chars must be visible ASCII");
@@ -2266,8 +2290,17 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     for s in &t.secrets {
         let _ = writeln!(
             o,
-            "    SecretPattern {{ prefix: {:?}, min_len: {}, extra_chars: {:?}, ignore_case: {} }}, // {}: {}",
-            s.prefix, s.min_len, s.extra_chars, s.ignore_case, s.name, s.source
+            "    SecretPattern {{ prefix: {:?}, min_len: {}, max_len: {}, extra_chars: {:?}, ignore_case: {}, needs: [{}, {}, {}] }}, // {}: {}",
+            s.prefix,
+            s.min_len,
+            s.max_len.unwrap_or(usize::MAX),
+            s.extra_chars,
+            s.ignore_case,
+            s.needs.iter().any(|c| c == "digit"),
+            s.needs.iter().any(|c| c == "lower"),
+            s.needs.iter().any(|c| c == "upper"),
+            s.name,
+            s.source
         );
     }
     o.push_str("];\n");

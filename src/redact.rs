@@ -1,10 +1,12 @@
-//! Keeps secrets and control characters out of everything the crate emits.
+//! Keeps secrets, control characters and invisible characters out of everything the crate emits.
 //!
 //! The secret formats live in `taxonomy/secrets.json`: a prefix (`mb_live_`, `sk-`, `AKIA`,
-//! `Bearer `, ...) at the start of a word, or after a `_` or `-` in it, followed by enough
-//! token characters. The token is
-//! replaced by `****` and the prefix kept, so the text stays readable:
-//! `Invalid key mb_live_abc123def` becomes `Invalid key mb_live_****`.
+//! `Bearer `, `key=`, ...) at the start of a word, after a `_` or `-` in it, or right after an
+//! escape, followed by enough token characters (of the classes a format needs); or, for a
+//! format with no prefix, a whole run of token characters of its length and classes. The token
+//! is replaced by `****` and the prefix kept, so the text stays readable:
+//! `Invalid key mb_live_abc123def` becomes `Invalid key mb_live_****`. A URL's user
+//! information loses its password the same way.
 
 use crate::body::cap;
 use crate::table::{SECRETS, SecretPattern};
@@ -79,12 +81,24 @@ fn has_long_run(bytes: &[u8]) -> bool {
     false
 }
 
-/// For each byte, the patterns (as bits of an index into `SECRETS`) whose prefix starts with it.
+/// For each byte, the patterns (as bits of an index into `SECRETS`) whose prefix starts with it,
+/// and the patterns with no prefix, which any word may start.
 const FIRST: [u64; 256] = {
     assert!(SECRETS.len() <= 64, "a pattern set is a u64");
     let mut table = [0u64; 256];
     let mut i = 0;
     while i < SECRETS.len() {
+        if SECRETS[i].prefix.is_empty() {
+            let mut b = 0;
+            while b < 256 {
+                if TOKEN[b] {
+                    table[b] |= 1 << i;
+                }
+                b += 1;
+            }
+            i += 1;
+            continue;
+        }
         let b = SECRETS[i].prefix.as_bytes()[0];
         assert!(TOKEN[b as usize], "a secret prefix starts with a letter, digit, `_` or `-`");
         if SECRETS[i].ignore_case {
@@ -103,6 +117,23 @@ fn prefix_at(bytes: &[u8], i: usize, p: &SecretPattern) -> bool {
     bytes.get(i..i + pre.len()).is_some_and(|w| if p.ignore_case { w.eq_ignore_ascii_case(pre) } else { w == pre })
 }
 
+/// Whether `token` holds the classes `needs` asks for: a digit, a lowercase letter, an
+/// uppercase letter after its first character.
+fn holds(token: &[u8], needs: [bool; 3]) -> bool {
+    let [digit, lower, upper] = needs;
+    (!digit || token.iter().any(u8::is_ascii_digit))
+        && (!lower || token.iter().any(u8::is_ascii_lowercase))
+        && (!upper || token.iter().skip(1).any(u8::is_ascii_uppercase))
+}
+
+/// How many of the classes digit, lowercase letter and uppercase letter `token` holds.
+fn classes(token: &[u8]) -> usize {
+    [u8::is_ascii_digit, u8::is_ascii_lowercase, u8::is_ascii_uppercase]
+        .into_iter()
+        .filter(|class| token.iter().any(class))
+        .count()
+}
+
 /// The end of the token that makes a secret start at `i`, and where its mask goes, trying
 /// only the patterns in `candidates`.
 fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(usize, usize)> {
@@ -112,59 +143,175 @@ fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(
         if !prefix_at(bytes, i, p) {
             continue;
         }
-        let start = i + p.prefix.len();
-        let end =
-            bytes[start..].iter().position(|&b| !is_token_byte(b, p.extra_chars)).map_or(bytes.len(), |n| start + n);
-        if end - start >= p.min_len || (cut && end == bytes.len() && end > start) {
+        // A shape with no prefix is a whole run, which may begin with its extra characters
+        // (`/`, `+`), not the tail of a longer one.
+        // Its characters are letters, digits and its extra ones (not `_` and `-`).
+        let mut start = i + p.prefix.len();
+        let shape = p.prefix.is_empty();
+        let in_run = |b: u8| {
+            if shape {
+                b.is_ascii_alphanumeric() || p.extra_chars.as_bytes().contains(&b)
+            } else {
+                is_token_byte(b, p.extra_chars)
+            }
+        };
+        if shape {
+            while start > 0 && !TOKEN[bytes[start - 1] as usize] && in_run(bytes[start - 1]) {
+                start -= 1;
+            }
+            if start > 0 && in_run(bytes[start - 1]) && !after_escape(bytes, start) {
+                continue;
+            }
+        }
+        let end = bytes[start..].iter().position(|&b| !in_run(b)).map_or(bytes.len(), |n| start + n);
+        let token = &bytes[start..end];
+        let whole = (p.min_len..=p.max_len).contains(&token.len()) && holds(token, p.needs);
+        // Cut at the end of the text, a secret may be shorter than its format: a prefix is
+        // enough, and for a shape two of its classes.
+        let cut_short = cut && end == bytes.len() && end > start && (!p.prefix.is_empty() || classes(token) >= 2);
+        if whole || cut_short {
+            // A secret of its own format right after this prefix (`X-API-Key: mbd_sk_...`)
+            // keeps its own prefix in the output, when it masks all this one would.
+            if let Some(&b) = bytes.get(start).filter(|_| start > i)
+                && let Some(inner) = secret_at(bytes, start, FIRST[b as usize], cut)
+                && inner.1 >= end
+            {
+                return Some(inner);
+            }
             return Some((start, end));
         }
     }
     None
 }
 
+/// How many bytes at `i` are a separator: an escape that may stand right before a secret
+/// (`%3D`, `\u0022`, `\n`) counts whole, so that the secret after it starts a word.
+fn separator_len(bytes: &[u8], i: usize) -> usize {
+    let hex = |at: usize, n: usize| bytes.get(at..at + n).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+    match (bytes[i], bytes.get(i + 1)) {
+        (b'%', _) if hex(i + 1, 2) => 3,
+        (b'\\', Some(b'u')) if hex(i + 2, 4) => 6,
+        (b'\\', Some(b'n' | b'r' | b't' | b'b' | b'f' | b'"' | b'\\' | b'/')) => 2,
+        _ => 1,
+    }
+}
+
+/// Whether an escape that [`separator_len`] skips ends right before `i`.
+fn after_escape(bytes: &[u8], i: usize) -> bool {
+    [2, 3, 6].into_iter().any(|len| i >= len && separator_len(bytes, i - len) == len)
+}
+
+/// Where the password of a URL's user information lies, for a `:` at `i` that starts `://`:
+/// `https://user:secret@host` gives the span of `secret`, `https://token@host` that of `token`.
+/// With `cut`, an authority the cut ends (it may have lost its `@`) is masked whole.
+fn url_credentials(bytes: &[u8], i: usize, cut: bool) -> Option<(usize, usize)> {
+    if bytes.get(i..i + 3) != Some(b"://") {
+        return None;
+    }
+    let from = i + 3;
+    let end = bytes[from..]
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\') || b.is_ascii_whitespace());
+    let authority = end.map_or(&bytes[from..], |n| &bytes[from..from + n]);
+    let Some(at) = authority.iter().rposition(|&b| b == b'@') else {
+        return (cut && end.is_none() && !authority.is_empty()).then_some((from, bytes.len()));
+    };
+    let user_info = &authority[..at];
+    let start = user_info.iter().position(|&b| b == b':').map_or(from, |c| from + c + 1);
+    (from + at > start).then_some((start, from + at))
+}
+
+/// Invisible characters that can hide inside a secret and split it for a reader that looks
+/// for its characters: soft hyphens, zero-width characters, word joiners, bidirectional marks.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{61C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
+/// `text` without its invisible characters.
+fn visible(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() || !text.chars().any(is_invisible) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.chars().filter(|&c| !is_invisible(c)).collect())
+    }
+}
+
 /// Replaces every secret in `text` with its prefix and `****`.
 ///
 /// A secret is a prefix from `taxonomy/secrets.json` at the start of a word (or after a `_` or
-/// `-` inside one) followed by at least its format's number of token characters.
+/// `-` inside one, or right after an escape such as `%3D` or `\u0022`) followed by its format's
+/// token characters; some formats are a shape alone (an AWS secret access key). The password
+/// of a URL's user information (`https://user:****@host`) is masked too. Invisible characters
+/// (soft hyphens, zero-width characters) are removed first: they cannot split a secret.
 ///
 /// ```
 /// use llm_error_taxonomy::redact;
 /// assert_eq!(redact("bad key sk-abcdefghijklmnop."), "bad key sk-****.");
+/// assert_eq!(redact("bad key sk-abcd\u{AD}efghijklmnop."), "bad key sk-****.");
+/// assert_eq!(redact("GET https://user:hunter2@api.example.com/v1"), "GET https://user:****@api.example.com/v1");
 /// assert_eq!(redact("no secrets here"), "no secrets here");
 /// ```
 pub fn redact(text: &str) -> Cow<'_, str> {
-    redact_with(text, false)
+    match visible(text) {
+        Cow::Borrowed(text) => redact_with(text, false),
+        Cow::Owned(text) => Cow::Owned(redact_with(&text, false).into_owned()),
+    }
 }
 
-/// [`redact`]; with `cut` the text was cut short at its end, where a token after a prefix is
-/// masked whatever its length (the cut may have shortened a secret below its format's length).
+/// [`redact`] on visible text; with `cut` the text was cut short at its end, where a token
+/// after a prefix is masked whatever its length (the cut may have shortened a secret below its
+/// format's length).
 fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    if !cut && !has_long_run(bytes) {
+    if !cut && !has_long_run(bytes) && !bytes.contains(&b'@') {
         return Cow::Borrowed(text);
     }
     let n = bytes.len();
     let mut out: Option<String> = None;
     let mut copied = 0;
     let mut i = 0;
+    let mask = |out: &mut Option<String>, copied: &mut usize, (start, end): (usize, usize)| {
+        let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        // A shape's run may begin before the word start it was found at, never before the text
+        // already copied.
+        let start = start.max(*copied);
+        o.push_str(&text[*copied..start]);
+        o.push_str(MASK);
+        *copied = end;
+    };
     // Secrets start at the beginning of a word (every prefix starts with a token byte), so
     // skip separators and the rest of each word in tight loops and test only word starts.
     loop {
         while i < n && !TOKEN[bytes[i] as usize] {
-            i += 1;
+            if bytes[i] == b':'
+                && let Some(span) = url_credentials(bytes, i, cut)
+            {
+                mask(&mut out, &mut copied, span);
+                i = span.1;
+                continue;
+            }
+            i += separator_len(bytes, i);
         }
         if i >= n {
             break;
         }
         let candidates = FIRST[bytes[i] as usize];
         if candidates != 0
-            && let Some((start, end)) = secret_at(bytes, i, candidates, cut)
+            && let Some(span) = secret_at(bytes, i, candidates, cut)
         {
-            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            o.push_str(&text[copied..start]);
-            o.push_str(MASK);
-            copied = end;
-            i = end;
+            mask(&mut out, &mut copied, span);
+            i = span.1;
             continue;
         }
         // The rest of the word; a secret may also start right after a `_` or `-` in it
@@ -227,21 +374,23 @@ pub(crate) fn redact_formats<'t>(text: &'t str, formats: &[(String, usize)]) -> 
     }
 }
 
-/// Whether `c` is stripped from emitted text: control characters and the bidirectional
-/// overrides that can make a log line read differently from what it holds.
-fn is_stripped(c: char) -> bool {
+/// Whether `c` becomes a space in emitted text: a control character.
+fn is_control(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{FEFF}')
 }
 
-/// Emitted text: control characters become spaces, the text is trimmed and cut to `max` bytes
-/// on a character boundary, then secrets are redacted. When the text was cut, a secret the cut
-/// shortened ends it, and is masked whatever its length. (The body reader keeps strings up to
-/// twice the limits, so that the cut that matters is made, and seen, here.)
+/// Emitted text: invisible characters (bidirectional overrides that make a log line read
+/// differently from what it holds, zero-width characters, soft hyphens) are removed, control
+/// characters become spaces, the text is trimmed and cut to `max` bytes on a character
+/// boundary, then secrets are redacted. When the text was cut, a secret the cut shortened ends
+/// it, and is masked whatever its length. (The body reader keeps strings up to twice the
+/// limits, so that the cut that matters is made, and seen, here.)
 pub(crate) fn clean(text: &str, max: usize) -> String {
     let plain = text.bytes().all(|b| (0x20..0x7f).contains(&b));
-    let stripped: Cow<'_, str> = if !plain && text.chars().any(is_stripped) {
-        Cow::Owned(text.chars().map(|c| if is_stripped(c) { ' ' } else { c }).collect())
+    let stripped: Cow<'_, str> = if plain {
+        Cow::Borrowed(text)
+    } else if text.chars().any(|c| is_control(c) || is_invisible(c)) {
+        Cow::Owned(text.chars().filter(|&c| !is_invisible(c)).map(|c| if is_control(c) { ' ' } else { c }).collect())
     } else {
         Cow::Borrowed(text)
     };
@@ -270,6 +419,21 @@ mod tests {
             ("aws AKIAIOSFODNN7EXAMPLE here", "aws AKIA**** here"),
             ("google AIzaSyA1234567890abcdefghijklmnop", "google AIza****"),
             ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig", "jwt eyJ****"),
+            ("aws secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY.", "aws secret ****."),
+            ("aws secret /JalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY.", "aws secret ****."),
+            ("Authorization: Basic dXNlcm5hbWU6cGFzc3dvcmQ=", "Authorization: Basic ****"),
+            ("GET /v1?api_key=8f14e45fceea167a5a36&x=1", "GET /v1?api_key=****&x=1"),
+            ("api-key: 3f9a1c7e5b2d4086a9e1f3c5b7d90a2e", "api-key: ****"),
+            ("login password=hunter2", "login password=****"),
+            ("https://admin:hunter2@proxy.example.com/v1", "https://admin:****@proxy.example.com/v1"),
+            ("https://ghp_token@github.com/x", "https://****@github.com/x"),
+            ("stripe sk_live_51Hq8Rt2Ys4Ud6If8Og0", "stripe sk_live_****"),
+            ("slack xoxb-17653672481-19874698323-pdFZ", "slack xoxb-****"),
+            ("key%3Dsk-abcdefghijklmnop", "key%3Dsk-****"),
+            ("\\u0022sk-abcdefghijklmnop\\u0022", "\\u0022sk-****\\u0022"),
+            ("line\\nsk-abcdefghijklmnop", "line\\nsk-****"),
+            ("sk-abcdefgh\u{AD}ijklmnop", "sk-****"),
+            ("sk-abcdefgh\u{2060}ijklmnop", "sk-****"),
         ];
         for (input, want) in cases {
             assert_eq!(redact(input), want, "{input}");
@@ -286,6 +450,17 @@ mod tests {
             "Bearer",
             "risk-free ask-me",
             "Invalid bearer token",
+            "Basic authentication failed",
+            "basic Authentication failed",
+            "Missing key: messages",
+            "the key=value pairs",
+            "token: expected a string",
+            "commit 3f786850e387550fdab836ed7e6dc881de23001b",
+            "request req_011CSHoEeqs5C35K2UUqR7Fy",
+            "request 05997465cd2ee4bd50b24b216c911b75",
+            "mailto:ops@example.com",
+            "see https://docs.example.com/errors#rate-limits",
+            "user@example.com",
         ] {
             assert_eq!(redact(text), text);
         }
@@ -305,7 +480,7 @@ mod tests {
 
     #[test]
     fn clean_strips_controls_and_caps_on_a_char_boundary() {
-        assert_eq!(clean("a\u{0}b\nc\u{202E}d", 100), "a b c d");
+        assert_eq!(clean("a\u{0}b\nc\u{202E}d", 100), "a b cd");
         assert_eq!(clean("ééé", 5), "éé");
         assert_eq!(clean("  padded  ", 100), "padded");
     }

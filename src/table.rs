@@ -413,8 +413,12 @@ pub(crate) struct PathNode {
 pub(crate) struct SecretPattern {
     pub prefix: &'static str,
     pub min_len: usize,
+    pub max_len: usize,
     pub extra_chars: &'static str,
     pub ignore_case: bool,
+    /// Whether the token must hold a digit, a lowercase letter, an uppercase letter after its
+    /// first character.
+    pub needs: [bool; 3],
 }
 
 /// All style tables, in the order of [`Style`]'s variants, then the generic one.

@@ -4,6 +4,8 @@
 //! never changes the class; unknown fields change nothing.
 
 mod common;
+#[path = "common/seeded.rs"]
+mod seeded;
 
 use common::invariants::{normalize_checked, normalizer};
 use common::response::render;
@@ -12,23 +14,8 @@ use common::vocab::{Node, RETRY_HEADERS, float, http_date, pick, string, table_s
 use http::{HeaderMap, StatusCode};
 use llm_error_taxonomy::Style;
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
+use seeded::config;
 use strum::IntoEnumIterator;
-
-/// `cases` cases from a fixed seed, so that a run is reproducible; `PROPTEST_CASES` and
-/// `PROPTEST_RNG_SEED` (a number, or `random`) explore more and others.
-fn config(cases: u32) -> ProptestConfig {
-    let rng_seed = match std::env::var("PROPTEST_RNG_SEED").ok().as_deref() {
-        Some("random") => RngSeed::Random,
-        Some(n) => n.parse().map_or(RngSeed::Fixed(SEED), RngSeed::Fixed),
-        None => RngSeed::Fixed(SEED),
-    };
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(cases);
-    ProptestConfig { cases, rng_seed, ..ProptestConfig::default() }
-}
-
-/// The seed of a run where `PROPTEST_RNG_SEED` is not set.
-const SEED: u64 = 0x6c6c_6d5f_6572_7273;
 
 fn styles() -> Vec<Option<Style>> {
     std::iter::once(None).chain(Style::iter().map(Some)).collect()

@@ -1,37 +1,41 @@
 //! No planted secret survives anywhere the crate emits: the message, details, upstream facts,
 //! request id, the client's HTTP response, stream errors and the command-line tool's output.
 
+#[path = "common/seeded.rs"]
+mod seeded;
+
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use llm_error_taxonomy::{
     Detail, ErrorCode, NormalizedError, Normalizer, StreamReader, Style, normalize, normalize_response,
 };
+use serde::Deserialize;
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
-/// One secret of each format the crate redacts, with its secret part (what follows the prefix
-/// that is kept).
-const SECRETS: &[(&str, &str)] = &[
-    ("mb_live_Q7x9Kp2LmN4vR8sT", "Q7x9Kp2LmN4vR8sT"),
-    ("mb_test_Z3y8Wq1PoL6kJ5hG", "Z3y8Wq1PoL6kJ5hG"),
-    ("ms-A1b2C3d4E5f6G7h8J9k0", "A1b2C3d4E5f6G7h8J9k0"),
-    ("mk-H8g7F6e5D4c3B2a1Z0y9", "H8g7F6e5D4c3B2a1Z0y9"),
-    ("mbd_sk_agent_P0o9I8u7Y6t5R4e3", "agent_P0o9I8u7Y6t5R4e3"),
-    ("sk-proj-Tq3Wz8Yx1Vb6Nm4Kc9Lp2Hd", "proj-Tq3Wz8Yx1Vb6Nm4Kc9Lp2Hd"),
-    ("sk-ant-api03-Rg5Hj2Kl8Mn1Bv4Cx7Zs0Qa", "ant-api03-Rg5Hj2Kl8Mn1Bv4Cx7Zs0Qa"),
-    ("Bearer Xk29Qm7Lp4Rt8Vw1Yz6Ns3", "Xk29Qm7Lp4Rt8Vw1Yz6Ns3"),
-    ("bearer Jd8Fh3Ks9Lq2Wp5Ez7Rc1Tv", "Jd8Fh3Ks9Lq2Wp5Ez7Rc1Tv"),
-    ("AKIAI44QH8DHBF3KP2XY", "I44QH8DHBF3KP2XY"),
-    ("ASIAJ7XK2LQ9RT4VW8ZC", "J7XK2LQ9RT4VW8ZC"),
-    ("AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI", "SyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI"),
-    (
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-        "hbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-    ),
-    (
-        "Bearer eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJtb2x0Ym90In0.c2lnbmF0dXJlWnFwdA",
-        "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJtb2x0Ym90In0.c2lnbmF0dXJlWnFwdA",
-    ),
-];
+/// A secret of a format the crate redacts (`tests/secrets/keys.jsonl`), with its secret part
+/// (what follows the prefix that is kept) and where the format is documented.
+#[derive(Deserialize)]
+struct Key {
+    format: String,
+    secret: String,
+    part: String,
+    source: String,
+}
+
+fn keys() -> &'static [Key] {
+    static KEYS: OnceLock<Vec<Key>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/secrets/keys.jsonl");
+        let text = std::fs::read_to_string(path).expect("tests/secrets/keys.jsonl");
+        let keys: Vec<Key> = text.lines().map(|l| serde_json::from_str(l).expect("a key")).collect();
+        for k in &keys {
+            assert!(k.secret.contains(&k.part) && !k.source.is_empty(), "{}", k.format);
+        }
+        keys
+    })
+}
 
 /// The places a secret is planted in a message.
 const CONTEXTS: &[&str] = &[
@@ -49,14 +53,37 @@ const CONTEXTS: &[&str] = &[
     "'{}'",
 ];
 
+/// The ways a secret is hidden from a reader that looks for its characters: invisible
+/// characters inside it, and the escapes of URLs, JSON and HTML right before it.
+fn obfuscations(secret: &str, part: &str) -> Vec<String> {
+    let at = part.char_indices().nth(part.chars().count() / 2).map_or(0, |(i, _)| i);
+    let inside = |c: char| secret.replacen(part, &format!("{}{c}{}", &part[..at], &part[at..]), 1);
+    vec![
+        inside('\u{AD}'),
+        inside('\u{2060}'),
+        inside('\u{200B}'),
+        inside('\u{FEFF}'),
+        format!("api_key%3D{secret}"),
+        format!("%22{secret}%22"),
+        format!("{{\\u0022key\\u0022: \\u0022{secret}\\u0022}}"),
+        format!("{{\\\"key\\\": \\\"{secret}\\\"}}"),
+        format!("line\\n{secret}\\tend"),
+        format!("&quot;{secret}&quot;"),
+    ]
+}
+
 /// Fragments of a secret that must not appear: every run of this many characters.
 const WINDOW: usize = 6;
 
+/// Messages with a secret planted, each with the secret part that must not survive.
 fn planted() -> Vec<(String, &'static str)> {
     let mut out = Vec::new();
-    for (secret, part) in SECRETS {
+    for key in keys() {
         for ctx in CONTEXTS {
-            out.push((ctx.replace("{}", secret), *part));
+            out.push((ctx.replace("{}", &key.secret), key.part.as_str()));
+        }
+        for hidden in obfuscations(&key.secret, &key.part) {
+            out.push((format!("rejected: {hidden}"), key.part.as_str()));
         }
     }
     out
@@ -177,7 +204,7 @@ fn normalized_errors_carry_no_secret() {
 fn a_secret_cut_by_the_length_limit_leaves_no_fragment() {
     // Wherever the message limit falls in the secret, no fragment of it is left behind.
     let limit = Normalizer::new().limits().max_message_bytes;
-    for (secret, part) in SECRETS {
+    for Key { secret, part, .. } in keys() {
         for pad in limit.saturating_sub(secret.len() + 2)..limit + 2 {
             let message = format!("{} {secret} tail", "x".repeat(pad));
             let body = format!(r#"{{"error": {{"message": {}, "code": "invalid_api_key"}}}}"#, json_str(&message));
@@ -320,5 +347,87 @@ fn assert_clean_all(text: &str, parts: &[&str], what: &str) {
     for w in chars.windows(WINDOW) {
         let window: String = w.iter().collect();
         assert!(!fragments.contains(&window), "{what}: fragment {window:?} of a secret survived");
+    }
+}
+
+/// A secret format of `taxonomy/secrets.json`, as the property below generates keys of it.
+#[derive(Debug, Clone, Deserialize)]
+struct Format {
+    name: String,
+    prefix: String,
+    min_len: usize,
+    #[serde(default)]
+    max_len: Option<usize>,
+    #[serde(default)]
+    extra_chars: String,
+    #[serde(default)]
+    ignore_case: bool,
+    #[serde(default)]
+    needs: Vec<String>,
+}
+
+fn formats() -> Vec<Format> {
+    #[derive(Deserialize)]
+    struct File {
+        secrets: Vec<Format>,
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomy/secrets.json");
+    serde_json::from_str::<File>(&std::fs::read_to_string(path).expect("taxonomy/secrets.json"))
+        .expect("secrets.json")
+        .secrets
+}
+
+/// A key of `format`: its prefix (in either case where case is ignored), then a token of its
+/// length from its characters, holding the classes it needs.
+fn key_of(format: &Format, len: usize, picks: &[u16], upper: bool) -> (String, String) {
+    let mut alphabet: Vec<char> = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
+    alphabet.extend(format.extra_chars.chars());
+    let len = len.clamp(format.min_len, format.max_len.unwrap_or(format.min_len + 40));
+    let mut token: Vec<char> =
+        (0..len).map(|i| alphabet[usize::from(picks[i % picks.len()]) % alphabet.len()]).collect();
+    // The classes it needs, after its first character (an uppercase letter counts only there).
+    for (at, class) in
+        ["digit", "lower", "upper"].iter().enumerate().filter(|(_, c)| format.needs.iter().any(|n| n == *c))
+    {
+        token[(1 + at) % len.max(1)] = match *class {
+            "digit" => '7',
+            "lower" => 'q',
+            _ => 'K',
+        };
+    }
+    let prefix = if format.ignore_case && upper { format.prefix.to_uppercase() } else { format.prefix.clone() };
+    let token: String = token.into_iter().collect();
+    (format!("{prefix}{token}"), token)
+}
+
+proptest::proptest! {
+    #![proptest_config(seeded::config(512))]
+
+    /// Any key of any format the tables list, in any context and behind any obfuscation, leaves
+    /// no fragment in anything the crate emits.
+    #[test]
+    fn no_key_of_any_format_survives(
+        which in proptest::prelude::any::<proptest::sample::Index>(),
+        len in 0usize..80,
+        picks in proptest::collection::vec(proptest::prelude::any::<u16>(), 1..64),
+        upper in proptest::prelude::any::<bool>(),
+        context in proptest::prelude::any::<proptest::sample::Index>(),
+        hidden in proptest::prelude::any::<Option<proptest::sample::Index>>(),
+        body in proptest::prelude::any::<proptest::sample::Index>(),
+    ) {
+        let formats = formats();
+        let format = which.get(&formats);
+        let (secret, token) = key_of(format, len, &picks, upper);
+        let mut message = context.get(CONTEXTS).replace("{}", &secret);
+        if let Some(h) = hidden {
+            message = h.get(&obfuscations(&secret, &token)).clone();
+        }
+        let headers = headers_with(&message);
+        let bodies = bodies(&message);
+        let (style, status, body) = body.get(&bodies);
+        let err = normalize(*style, *status, &headers, body.as_bytes());
+        for text in emitted(&err) {
+            assert_clean(&text, &token, &format!("{}: {message:?}", format.name));
+        }
     }
 }

@@ -56,11 +56,35 @@ impl Failure {
     }
 }
 
-/// A complaint for standard error, which may quote its input and so a key, even right behind
-/// an escape (`"\tsk-..."`): the escapes are set apart, then the keys redacted.
+/// A complaint for standard error, which may quote its input and so a key, in Rust's debug
+/// escapes (`\u{ad}` inside it, `\\u0022` before it): invisible characters are dropped and
+/// doubled backslashes made single, so that `redact` sees the key whole.
 fn for_stderr(message: &str) -> String {
-    let spaced = message.replace("\\t", "\\t ").replace("\\n", "\\n ").replace("\\r", "\\r ");
-    redact(&spaced).into_owned()
+    let mut plain = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find('\\') {
+        plain.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let escaped = tail.strip_prefix("\\u{").and_then(|t| {
+            let (hex, _) = t.split_once('}')?;
+            let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+            Some((c, 4 + hex.len()))
+        });
+        match escaped {
+            // An invisible character, written out: dropped, as emitted text drops it.
+            Some((c, len)) if !c.is_control() && redact(&c.to_string()).is_empty() => rest = &tail[len..],
+            _ if tail.starts_with("\\\\") => {
+                plain.push('\\');
+                rest = &tail[2..];
+            }
+            _ => {
+                plain.push('\\');
+                rest = &tail[1..];
+            }
+        }
+    }
+    plain.push_str(rest);
+    redact(&plain).into_owned()
 }
 
 fn main() -> ExitCode {
