@@ -465,21 +465,87 @@ impl Normalizer {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Option<NormalizedError> {
-        let error_status = status.is_client_error() || status.is_server_error();
         if crate::stream::is_event_stream(headers, body) {
-            let found = self.normalize_stream(style, status, headers, body).map(crate::StreamError::into_error);
-            // An error status is the error, unless its stream reports a more precise one.
-            return match found {
-                Some(err) if !error_status || err.reason() != Some(crate::table::reason::STREAM_DROPPED) => Some(err),
-                _ if error_status => Some(self.normalize(style, status, headers, body)),
-                None => None,
-                Some(err) => Some(err),
-            };
+            let found = self.normalize_stream(style, status, headers, body);
+            return self.stream_outcome(style, status, headers, found, body);
         }
         if !status.is_success() {
             return Some(self.normalize(style, status, headers, body));
         }
         self.inspect_body(style, status, headers, body)
+    }
+
+    /// [`inspect`](Normalizer::inspect) on a response read from `body` in pieces, in bounded
+    /// memory, as a command-line tool or a blocking client reads it: the first
+    /// [`max_body_bytes`](Limits::max_body_bytes) and one byte more decide whether it is a
+    /// stream; a stream is read through a [`StreamReader`](crate::StreamReader) up to its first
+    /// error (the rest is not read) and a body no further than the size past which it is
+    /// classified by status alone. The result is [`inspect`](Normalizer::inspect)'s on the
+    /// whole response, except for a newline-delimited JSON stream whose first line is over
+    /// the limit, which is read as a body.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{ErrorCode, Normalizer};
+    /// use http::{HeaderMap, StatusCode};
+    ///
+    /// let stream = b"data: {\"choices\": [{\"delta\": {\"content\": \"Hi\"}}]}\n\ndata: {\"error\": {\"message\": \"overloaded\", \"type\": \"server_error\"}}\n\n";
+    /// let err = Normalizer::new().inspect_reader(None, StatusCode::OK, &HeaderMap::new(), &stream[..])?;
+    /// assert_eq!(err.map(|e| e.code()), Some(ErrorCode::GenerationFailed));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first error of `body` other than [`Interrupted`](std::io::ErrorKind::Interrupted).
+    pub fn inspect_reader<R: std::io::Read>(
+        &self,
+        style: Option<Style>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: R,
+    ) -> std::io::Result<Option<NormalizedError>> {
+        use std::io::Read;
+        let mut body = body;
+        let mut head = Vec::new();
+        body.by_ref().take(self.limits.max_body_bytes as u64 + 1).read_to_end(&mut head)?;
+        if !crate::stream::is_event_stream(headers, &head) {
+            return Ok(self.inspect(style, status, headers, &head));
+        }
+        let mut reader = self.stream_reader(style, status, headers);
+        let mut found = reader.push(&head);
+        let mut chunk = vec![0u8; 64 * 1024];
+        while found.is_none() {
+            match body.read(&mut chunk) {
+                Ok(0) => {
+                    found = reader.finish();
+                    break;
+                }
+                Ok(n) => found = reader.push(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.stream_outcome(style, status, headers, found, &head))
+    }
+
+    /// What a stream's response reports, given its stream's first error: an error status is
+    /// the error, read from `body` (the response's first bytes, or more than the limit of
+    /// them), unless its stream reports a more precise one than a drop.
+    fn stream_outcome(
+        &self,
+        style: Option<Style>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        found: Option<crate::StreamError>,
+        body: &[u8],
+    ) -> Option<NormalizedError> {
+        let error_status = status.is_client_error() || status.is_server_error();
+        match found.map(crate::StreamError::into_error) {
+            Some(err) if !error_status || err.reason() != Some(crate::table::reason::STREAM_DROPPED) => Some(err),
+            _ if error_status => Some(self.normalize(style, status, headers, body)),
+            None => None,
+            Some(err) => Some(err),
+        }
     }
 
     /// A success body's failure, if it reports one (see [`Normalizer::inspect`]).

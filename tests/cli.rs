@@ -340,3 +340,86 @@ fn binary_bodies_and_successes_in_jsonl() {
     assert!(printed[2].contains("\"CONTENT_MODERATION_REJECTED\""), "{}", printed[2]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not base64"));
 }
+
+/// Runs the tool under a limit on its address space, with standard input written by a thread
+/// from `chunks` until the tool stops reading (a closed pipe ends the writing early).
+#[cfg(target_os = "linux")]
+fn run_bounded(args: &str, kib: u64, chunks: impl Iterator<Item = Vec<u8>> + Send + 'static) -> (Output, u64) {
+    let mut child = Command::new("sh")
+        .args(["-c", &format!("ulimit -v {kib} && exec \"$0\" {args}"), BIN])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh runs the tool");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        let mut written = 0u64;
+        for chunk in chunks {
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+            written += chunk.len() as u64;
+        }
+        written
+    });
+    let out = child.wait_with_output().expect("the tool finishes");
+    (out, writer.join().expect("the writer"))
+}
+
+/// A body far over the library's limit is read no further than the limit: the tool answers by
+/// status (as the library does for such a body) and stops reading, in a small address space.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_huge_body_is_not_held_in_memory() {
+    let total = 512u64 << 20;
+    let chunks = std::iter::once(br#"{"error": {"message": ""#.to_vec())
+        .chain(std::iter::repeat_with(|| vec![b'x'; 1 << 20]).take((total >> 20) as usize));
+    let (out, written) = run_bounded("normalize --status 503 -", 16 * 1024, chunks);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let want = library(None, 503, &[], format!("{}x", "x".repeat(2 << 20)).as_bytes());
+    assert_eq!(stdout(&out).trim(), want);
+    assert!(written < total, "the tool read all {written} bytes of the body");
+}
+
+/// A stream of any length goes through the library's stream reader, event by event, in a small
+/// address space, to its first error.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_long_stream_is_read_event_by_event() {
+    let event = b"data: {\"choices\": [{\"delta\": {\"content\": \"0123456789abcdef\"}}]}\n\n";
+    let events = (40usize << 20) / event.len();
+    let chunk: Vec<u8> = event.repeat(1024);
+    let error =
+        b"data: {\"error\": {\"message\": \"The server had an error\", \"type\": \"server_error\"}}\n\n".to_vec();
+    let chunks = std::iter::repeat_n(chunk, events / 1024).chain(std::iter::once(error));
+    let (out, _) = run_bounded("normalize --status 200 -", 16 * 1024, chunks);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err: NormalizedError = serde_json::from_str(stdout(&out).trim()).expect("an envelope");
+    assert_eq!(err.code(), ErrorCode::GenerationFailed, "{}", stdout(&out));
+}
+
+/// A `--jsonl` line over the limit is an error for that line; the lines after it still run.
+#[test]
+fn an_over_long_jsonl_line_is_rejected_and_the_rest_still_run() {
+    let limit = llm_error_taxonomy::Normalizer::new().limits().max_body_bytes * 4 + 64 * 1024;
+    let long = format!(r#"{{"status": 500, "body": "{}"}}"#, "x".repeat(limit));
+    let input = format!("{long}\n{{\"status\": 429, \"body\": \"\"}}\n");
+    let out = run(&["normalize", "--jsonl", "-"], Some(input.as_bytes()));
+    assert_eq!(out.status.code(), Some(1));
+    let printed: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    assert_eq!(printed, [library(None, 429, &[], b"")]);
+    let errors = stderr(&out);
+    assert!(errors.contains(&format!("line 1: {} bytes, over the limit of {limit}", long.len())), "{errors}");
+    assert!(errors.lines().all(|l| l.len() < 200), "one short line each: {errors}");
+}
+
+/// The help states the input bounds the tool applies, which are the library's.
+#[test]
+fn the_help_states_the_bounds_it_applies() {
+    let help = stdout(&run(&["--help"], None));
+    let body = llm_error_taxonomy::Limits::DEFAULT.max_body_bytes;
+    assert_eq!(body, 1 << 20, "the help says 1 MiB");
+    assert!(help.contains("no further\n             than 1 MiB and a byte"), "{help}");
+    assert!(help.contains("over\n             4 MiB and 64 KiB"), "{help}");
+}

@@ -3,7 +3,7 @@
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use llm_error_taxonomy::docs::{self, Format};
 use llm_error_taxonomy::{ErrorCode, NormalizedError, Normalizer, Style, redact};
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 use std::str::FromStr;
 use strum::IntoEnumIterator;
@@ -28,10 +28,13 @@ normalize    reads one upstream response body from FILE (or standard input) and 
              printed, a stream that ends without its terminator is GENERATION_FAILED
              (STREAM_DROPPED), and one that completed prints null. A 2xx body prints
              null unless it reports a failure (a blocked prompt, an error envelope).
+             Input is read in pieces: a stream up to its first error, a body no further
+             than 1 MiB and a byte (past which it is classified by its status).
 --jsonl      reads one case per line, {\"style\": S, \"status\": N, \"headers\": {..},
              \"body\": \"<raw text>\"} or \"body_base64\" for a binary body (style and
-             headers optional), and prints one result per line; a bad line is reported
-             on standard error and the rest still run.
+             headers optional), and prints one result per line; a bad line (one over
+             4 MiB and 64 KiB among them) is reported on standard error and the rest
+             still run.
 codes        prints the 12-code table.
 docs         prints the error documentation rendered from the tables: the Markdown page
              (docs/errors.md, the default), the whole taxonomy as JSON, or OpenAPI 3.1
@@ -150,33 +153,31 @@ fn value_of<'a>(flag: &str, it: &mut impl Iterator<Item = &'a String>) -> Result
     it.next().map(String::as_str).ok_or_else(|| Failure::usage(format!("{flag} needs a value")))
 }
 
-fn read_input(path: Option<&str>) -> Result<Vec<u8>, Failure> {
+/// The upstream response of `normalize`, from FILE or standard input, read in pieces (see
+/// [`Normalizer::inspect_reader`]): a stream up to its first error, a body no further than the
+/// library reads one, so that memory stays bounded whatever the input's size.
+fn inspect_input(
+    normalizer: &Normalizer,
+    style: Option<Style>,
+    status: StatusCode,
+    headers: &HeaderMap,
+    path: Option<&str>,
+) -> Result<Option<NormalizedError>, Failure> {
     match path {
-        None | Some("-") => {
-            let mut buf = Vec::new();
-            io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| Failure::input(format!("cannot read standard input: {e}")))?;
-            Ok(buf)
+        None | Some("-") => normalizer
+            .inspect_reader(style, status, headers, io::stdin().lock())
+            .map_err(|e| Failure::input(format!("cannot read standard input: {e}"))),
+        Some(p) => {
+            let file = std::fs::File::open(p).map_err(|e| Failure::input(format!("cannot read {p}: {e}")))?;
+            normalizer
+                .inspect_reader(style, status, headers, io::BufReader::new(file))
+                .map_err(|e| Failure::input(format!("cannot read {p}: {e}")))
         }
-        Some(p) => std::fs::read(p).map_err(|e| Failure::input(format!("cannot read {p}: {e}"))),
     }
 }
 
 fn to_json(err: &NormalizedError, pretty: bool) -> String {
     if pretty { serde_json::to_string_pretty(err).unwrap_or_else(|_| err.to_json()) } else { err.to_json() }
-}
-
-/// The failure a response reports ([`Normalizer::inspect`]): `None` for a success, such as a
-/// stream that completed or a 200 body that is no failure.
-fn normalize_any(
-    normalizer: &Normalizer,
-    style: Option<Style>,
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Option<NormalizedError> {
-    normalizer.inspect(style, status, headers, body)
 }
 
 /// The output for one input: the envelope, or `null` for a stream that completed.
@@ -225,8 +226,7 @@ fn normalize_command(args: &[String]) -> Result<(), Failure> {
         return jsonl_command(&normalizer, file, pretty);
     }
     let status = status.ok_or_else(|| Failure::usage("missing --status N (the upstream HTTP status)"))?;
-    let body = read_input(file)?;
-    write_out(&result_json(normalize_any(&normalizer, style, status, &headers, &body), pretty))
+    write_out(&result_json(inspect_input(&normalizer, style, status, &headers, file)?, pretty))
 }
 
 /// One `--jsonl` case.
@@ -290,17 +290,65 @@ fn parse_case(line: &str) -> Result<(Option<Style>, StatusCode, HeaderMap, Vec<u
     Ok((style, status, headers, body))
 }
 
+/// The longest `--jsonl` line: room for a body of the library's size limit four times over
+/// (escaped or base64-encoded), and its style, status and headers.
+fn max_line_bytes(normalizer: &Normalizer) -> usize {
+    normalizer.limits().max_body_bytes.saturating_mul(4).saturating_add(64 * 1024)
+}
+
+/// Reads the next line of `reader` (without its newline) into `line`, keeping at most `max`
+/// bytes: `None` at the end of the input, else the line's whole length, which is over `max`
+/// for a line that was cut (the rest of it is read and dropped).
+fn read_line(reader: &mut dyn BufRead, line: &mut Vec<u8>, max: usize) -> io::Result<Option<usize>> {
+    line.clear();
+    let mut len = 0usize;
+    let mut any = false;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(any.then_some(len));
+        }
+        any = true;
+        let (piece, end) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        let keep = piece.len().min(max.saturating_sub(line.len()));
+        line.extend_from_slice(&piece[..keep]);
+        len = len.saturating_add(piece.len());
+        let used = end.unwrap_or(buf.len());
+        reader.consume(used);
+        if end.is_some() {
+            return Ok(Some(len));
+        }
+    }
+}
+
 fn jsonl_command(normalizer: &Normalizer, file: Option<&str>, pretty: bool) -> Result<(), Failure> {
-    let reader: Box<dyn BufRead> = match file {
+    let mut reader: Box<dyn BufRead> = match file {
         None | Some("-") => Box::new(io::stdin().lock()),
         Some(p) => Box::new(io::BufReader::new(
             std::fs::File::open(p).map_err(|e| Failure::input(format!("cannot read {p}: {e}")))?,
         )),
     };
+    let max = max_line_bytes(normalizer);
     let mut bad = 0usize;
-    for (n, line) in reader.split(b'\n').enumerate() {
-        let line_no = n + 1;
-        let line = line.map_err(|e| Failure::input(format!("cannot read line {line_no}: {e}")))?;
+    let mut line = Vec::new();
+    for line_no in 1.. {
+        let Some(len) = read_line(&mut reader, &mut line, max)
+            .map_err(|e| Failure::input(format!("cannot read line {line_no}: {e}")))?
+        else {
+            break;
+        };
+        if len > max {
+            eprintln!("llm-errors: line {line_no}: {len} bytes, over the limit of {max}");
+            bad += 1;
+            continue;
+        }
         let Ok(text) = std::str::from_utf8(&line) else {
             eprintln!("llm-errors: line {line_no}: not UTF-8");
             bad += 1;
@@ -311,7 +359,7 @@ fn jsonl_command(normalizer: &Normalizer, file: Option<&str>, pretty: bool) -> R
         }
         match parse_case(text) {
             Ok((style, status, headers, body)) => {
-                write_out(&result_json(normalize_any(normalizer, style, status, &headers, &body), pretty))?
+                write_out(&result_json(normalizer.inspect(style, status, &headers, &body), pretty))?
             }
             Err(problem) => {
                 eprintln!("llm-errors: line {line_no}: {}", for_stderr(&problem));
