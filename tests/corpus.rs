@@ -64,7 +64,8 @@ fn style_of(provider: &str) -> Option<Style> {
     Style::from_str(wire).ok()
 }
 
-fn run(case: &Case, style: Option<Style>) -> Option<NormalizedError> {
+/// A case's response: its status, headers and body bytes.
+fn response(case: &Case) -> (StatusCode, HeaderMap, Vec<u8>) {
     let mut headers = HeaderMap::new();
     for (k, v) in &case.headers {
         let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
@@ -77,10 +78,17 @@ fn run(case: &Case, style: Option<Style>) -> Option<NormalizedError> {
         (Some(text), None) => text.clone().into_bytes(),
         (None, None) => Vec::new(),
     };
-    let status = StatusCode::from_u16(case.status).expect("a status");
-    // Dates are measured from the response's own `Date` header, or this fixed time.
-    let normalizer = Normalizer::new().with_clock(Clock::Fixed(UNIX_EPOCH + Duration::from_secs(1_767_225_600)));
-    normalizer.inspect(style, status, &headers, &body)
+    (StatusCode::from_u16(case.status).expect("a status"), headers, body)
+}
+
+/// Dates are measured from the response's own `Date` header, or this fixed time.
+fn normalizer() -> Normalizer {
+    Normalizer::new().with_clock(Clock::Fixed(UNIX_EPOCH + Duration::from_secs(1_767_225_600)))
+}
+
+fn run(case: &Case, style: Option<Style>) -> Option<NormalizedError> {
+    let (status, headers, body) = response(case);
+    normalizer().inspect(style, status, &headers, &body)
 }
 
 fn verdict(case: &Case, got: Option<&NormalizedError>) -> Result<(), String> {
@@ -258,4 +266,31 @@ fn each_style_is_detected_on_its_own_cases_and_on_nobody_elses() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A reader that gives at most `n` bytes a read, as a slow network does.
+struct Trickle<'a>(&'a [u8], usize);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(self.1).min(buf.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// Every real response read in pieces (`inspect_reader`) comes out as read whole (`inspect`).
+#[test]
+fn reading_in_pieces_gives_what_the_whole_gives() {
+    let normalizer = normalizer();
+    for (place, case) in cases() {
+        let (status, headers, body) = response(&case);
+        let style = style_of(&case.provider);
+        let whole = normalizer.inspect(style, status, &headers, &body);
+        for n in [1, 7, 4096] {
+            let pieces = normalizer.inspect_reader(style, status, &headers, Trickle(&body, n)).expect("no I/O error");
+            assert_eq!(pieces, whole, "{place} {} in pieces of {n}", case.id);
+        }
+    }
 }
