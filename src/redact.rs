@@ -143,9 +143,9 @@ fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(
         if !prefix_at(bytes, i, p) {
             continue;
         }
-        // A shape with no prefix is a whole run, which may begin with its extra characters
-        // (`/`, `+`), not the tail of a longer one.
-        // Its characters are letters, digits and its extra ones (not `_` and `-`).
+        // A shape (a format with no prefix) is a whole run of letters, digits and its extra
+        // characters (not `_` and `-`), which may begin with extra ones (`/`, `+`), and not the
+        // tail of a longer run.
         let mut start = i + p.prefix.len();
         let shape = p.prefix.is_empty();
         let in_run = |b: u8| {
@@ -374,11 +374,6 @@ pub(crate) fn redact_formats<'t>(text: &'t str, formats: &[(String, usize)]) -> 
     }
 }
 
-/// Whether `c` becomes a space in emitted text: a control character.
-fn is_control(c: char) -> bool {
-    c.is_control()
-}
-
 /// Emitted text: invisible characters (bidirectional overrides that make a log line read
 /// differently from what it holds, zero-width characters, soft hyphens) are removed, control
 /// characters become spaces, the text is trimmed and cut to `max` bytes on a character
@@ -389,8 +384,8 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
     let plain = text.bytes().all(|b| (0x20..0x7f).contains(&b));
     let stripped: Cow<'_, str> = if plain {
         Cow::Borrowed(text)
-    } else if text.chars().any(|c| is_control(c) || is_invisible(c)) {
-        Cow::Owned(text.chars().filter(|&c| !is_invisible(c)).map(|c| if is_control(c) { ' ' } else { c }).collect())
+    } else if text.chars().any(|c| c.is_control() || is_invisible(c)) {
+        Cow::Owned(text.chars().filter(|&c| !is_invisible(c)).map(|c| if c.is_control() { ' ' } else { c }).collect())
     } else {
         Cow::Borrowed(text)
     };
