@@ -197,3 +197,34 @@ fn extreme_configuration_never_panics() {
         }
     }
 }
+
+/// Each fallback reason says why in a sentence of its own, what to do after the `;`, and its
+/// `Display` is that sentence.
+#[test]
+fn each_fallback_reason_says_why_in_its_own_words() {
+    use llm_error_taxonomy::FallbackReason::*;
+    let reasons = [
+        Overloaded,
+        Unavailable,
+        Failed,
+        TimedOut,
+        PlatformDown,
+        Internal,
+        ContextTooLong,
+        InvalidInput,
+        Moderation,
+        File,
+        Balance,
+        RateLimited,
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for reason in reasons {
+        let text = reason.description();
+        assert_eq!(reason.to_string(), text, "{reason:?}");
+        let (why, then) = text.split_once("; ").unwrap_or_else(|| panic!("{reason:?}: {text:?}"));
+        assert!(why.starts_with("the ") || why.starts_with("upstream ") || why.starts_with("rate "), "{text:?}");
+        assert!(then.len() > 10, "{text:?}");
+        assert!(seen.insert(text), "{reason:?} shares its text: {text:?}");
+    }
+    assert_eq!(Balance.description(), "the balance is insufficient whatever the model; the account must be topped up");
+}
