@@ -471,6 +471,18 @@ mod tests {
             assert_eq!(clean(&out, max), out, "cleaning twice changes nothing");
         }
         assert_eq!(clean("Invalid bearer token", 100), "Invalid bearer token");
+        // A prefix with nothing after it, at a cut, has nothing to mask.
+        assert_eq!(clean("invalid key sk-      more", 17), "invalid key sk-");
+    }
+
+    #[test]
+    fn a_shape_is_a_whole_run() {
+        // The 40 characters from `/` are the tail of a 44-character run: no AWS secret key.
+        let tail = "see a1b2/C3d4E5f6G7h8J9k0L1m2N3o4P5q6R7s8T9u0V1w";
+        assert_eq!(redact(tail), tail);
+        // Whole, it is one, also when it begins with `/` or follows an escape.
+        assert_eq!(redact("k /3d4E5f6G7h8J9k0L1m2N3o4P5q6R7s8T9u0V1w2"), "k ****");
+        assert_eq!(redact("k %3DC3d4E5f6G7h8J9k0L1m2N3o4P5q6R7s8T9u0V1w2"), "k %3D****");
     }
 
     #[test]

@@ -95,6 +95,11 @@ fn the_backoff_is_capped() {
     assert_eq!(p.backoff(4), Duration::from_secs(10));
     // Attempt 0 reads as the first.
     assert_eq!(p.backoff(0), Duration::from_millis(500));
+    // A factor that would shrink the backoff, or is not a number, or infinite, reads as 1.
+    for factor in [0.5, 0.0, -2.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let p = p.clone().with_backoff(Duration::from_millis(500), factor);
+        assert_eq!(p.backoff(3), Duration::from_millis(500), "factor {factor}");
+    }
 }
 
 #[test]
