@@ -476,6 +476,18 @@ mod tests {
     }
 
     #[test]
+    fn only_a_real_escape_starts_a_word() {
+        // `%` and `\u` not followed by hex digits are no escapes: `xysk-` starts no key.
+        for text in ["ratio 50%xysk-abcdefghijklmnop", "a \\uzzzzsk-abcdefghijklmnop", "a \\u00zsk-abcdefghijklmnop"] {
+            assert_eq!(redact(text), text);
+        }
+        assert_eq!(
+            redact("a \\u00zzsk-abcdefghijklmnop \\u0020sk-abcdefghijklmnop"),
+            "a \\u00zzsk-abcdefghijklmnop \\u0020sk-****"
+        );
+    }
+
+    #[test]
     fn a_shape_is_a_whole_run() {
         // The 40 characters from `/` are the tail of a 44-character run: no AWS secret key.
         let tail = "see a1b2/C3d4E5f6G7h8J9k0L1m2N3o4P5q6R7s8T9u0V1w";
