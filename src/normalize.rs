@@ -490,7 +490,7 @@ impl Normalizer {
     ///
     /// let stream = b"data: {\"choices\": [{\"delta\": {\"content\": \"Hi\"}}]}\n\ndata: {\"error\": {\"message\": \"overloaded\", \"type\": \"server_error\"}}\n\n";
     /// let err = Normalizer::new().inspect_reader(None, StatusCode::OK, &HeaderMap::new(), &stream[..])?;
-    /// assert_eq!(err.map(|e| e.code()), Some(ErrorCode::GenerationFailed));
+    /// assert_eq!(err.map(|e| e.code()), Some(ErrorCode::ModelOverloaded));
     /// # Ok::<(), std::io::Error>(())
     /// ```
     ///

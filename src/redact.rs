@@ -488,6 +488,22 @@ mod tests {
     }
 
     #[test]
+    fn only_a_url_s_user_information_is_masked() {
+        for text in [
+            "see https://docs.example.com then write to ops@example.com",
+            "see https://docs.example.com",
+            "https://@host.example/v1",
+            "ftp://host.example/a@b",
+        ] {
+            assert_eq!(redact(text), text);
+        }
+        assert_eq!(redact("x https://tok@h y https://u:p@h"), "x https://****@h y https://u:****@h");
+        // Cut before its `@`, an authority is masked whole, whatever its characters.
+        assert_eq!(clean("go https://abcdefghijklmnopqrstuvwx@host", 20), "go https://****");
+        assert_eq!(clean("go https://abcdefghijklmnopqrstuvwx", 20), "go https://****");
+    }
+
+    #[test]
     fn a_shape_is_a_whole_run() {
         // The 40 characters from `/` are the tail of a 44-character run: no AWS secret key.
         let tail = "see a1b2/C3d4E5f6G7h8J9k0L1m2N3o4P5q6R7s8T9u0V1w";
