@@ -30,7 +30,7 @@ pub enum FallbackTarget {
 }
 
 /// Why a fallback is or is not worth trying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter)]
 #[non_exhaustive]
 pub enum FallbackReason {
     /// The model is at capacity.

@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, HeaderValue, StatusCode};
 use llm_error_taxonomy::{
-    Clock, ErrorCode, GiveUp, NormalizedError, Normalizer, RetryAdvice, RetryPolicy, Style, normalize,
+    Clock, ErrorCode, FallbackReason, GiveUp, NormalizedError, Normalizer, RetryAdvice, RetryPolicy, Style, normalize,
 };
 use std::time::{Duration, UNIX_EPOCH};
 use strum::IntoEnumIterator;
@@ -207,23 +207,8 @@ fn extreme_configuration_never_panics() {
 /// `Display` is that sentence.
 #[test]
 fn each_fallback_reason_says_why_in_its_own_words() {
-    use llm_error_taxonomy::FallbackReason::*;
-    let reasons = [
-        Overloaded,
-        Unavailable,
-        Failed,
-        TimedOut,
-        PlatformDown,
-        Internal,
-        ContextTooLong,
-        InvalidInput,
-        Moderation,
-        File,
-        Balance,
-        RateLimited,
-    ];
     let mut seen = std::collections::BTreeSet::new();
-    for reason in reasons {
+    for reason in FallbackReason::iter() {
         let text = reason.description();
         assert_eq!(reason.to_string(), text, "{reason:?}");
         let (why, then) = text.split_once("; ").unwrap_or_else(|| panic!("{reason:?}: {text:?}"));
@@ -231,5 +216,9 @@ fn each_fallback_reason_says_why_in_its_own_words() {
         assert!(then.len() > 10, "{text:?}");
         assert!(seen.insert(text), "{reason:?} shares its text: {text:?}");
     }
-    assert_eq!(Balance.description(), "the balance is insufficient whatever the model; the account must be topped up");
+    assert_eq!(seen.len(), 12, "the twelve reasons");
+    assert_eq!(
+        FallbackReason::Balance.description(),
+        "the balance is insufficient whatever the model; the account must be topped up"
+    );
 }
