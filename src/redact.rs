@@ -68,13 +68,14 @@ const MIN_RUN: usize = {
     min
 };
 
-/// Whether `bytes` holds a run of at least [`MIN_RUN`] token bytes; without one no whole
-/// secret can be there, and the text is passed over in one quick loop.
-fn has_long_run(bytes: &[u8]) -> bool {
+/// Whether `bytes` holds a run of at least [`MIN_RUN`] token bytes or an `@` (a URL's user
+/// information); without either no whole secret can be there, and the text is passed over in
+/// one quick loop.
+fn may_hold_secret(bytes: &[u8]) -> bool {
     let mut run = 0usize;
     for &b in bytes {
         run = if RUN[b as usize] { run + 1 } else { 0 };
-        if run >= MIN_RUN {
+        if run >= MIN_RUN || b == b'@' {
             return true;
         }
     }
@@ -274,7 +275,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 /// format's length).
 fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    if !cut && !has_long_run(bytes) && !bytes.contains(&b'@') {
+    if !cut && !may_hold_secret(bytes) {
         return Cow::Borrowed(text);
     }
     let n = bytes.len();
