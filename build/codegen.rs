@@ -35,7 +35,52 @@ pub struct CodeRow {
     pub action: String,
     pub message: String,
     pub source: String,
+    pub wire: WireRow,
 }
+
+/// How a code is written in other APIs' wire formats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireRow {
+    pub openai_type: String,
+    pub openai_code: String,
+    pub anthropic_type: String,
+    pub google_status: String,
+}
+
+/// Anthropic's error types (<https://docs.anthropic.com/en/api/errors>).
+pub const ANTHROPIC_TYPES: [&str; 10] = [
+    "invalid_request_error",
+    "authentication_error",
+    "permission_error",
+    "not_found_error",
+    "request_too_large",
+    "rate_limit_error",
+    "billing_error",
+    "timeout_error",
+    "api_error",
+    "overloaded_error",
+];
+
+/// The names of google.rpc.Code (<https://cloud.google.com/apis/design/errors>).
+pub const GOOGLE_STATUSES: [&str; 16] = [
+    "INVALID_ARGUMENT",
+    "FAILED_PRECONDITION",
+    "OUT_OF_RANGE",
+    "UNAUTHENTICATED",
+    "PERMISSION_DENIED",
+    "NOT_FOUND",
+    "ABORTED",
+    "ALREADY_EXISTS",
+    "RESOURCE_EXHAUSTED",
+    "CANCELLED",
+    "DATA_LOSS",
+    "UNKNOWN",
+    "INTERNAL",
+    "UNIMPLEMENTED",
+    "UNAVAILABLE",
+    "DEADLINE_EXCEEDED",
+];
 
 /// `taxonomy/retry.json`: the defaults of the retry advice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,6 +286,10 @@ pub struct RuleRow {
     pub source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecated: Option<String>,
+    /// The table the rule is written in (a style's wire name, or `generic`), set by
+    /// [`Taxonomy::effective`]; empty in a table as read.
+    #[serde(skip)]
+    pub table: String,
 }
 
 /// A rule's conditions: every test must hold. The key `status` is the HTTP status; any other
@@ -683,21 +732,20 @@ impl Taxonomy {
         // those that test only the status and a phrase, each tier the style's own before its
         // ancestors': a phrase never wins against an inherited structured value.
         let structured = |r: &&RuleRow| r.when.0.iter().any(|(k, t)| k != "status" && !matches!(t, Test::Contains(_)));
+        let written_in = |s: &StyleFile, r: &RuleRow| RuleRow { table: s.style.clone(), ..r.clone() };
         let mut rules: Vec<RuleRow> = chain
             .iter()
-            .flat_map(|s| s.rules.iter().filter(structured).cloned())
-            .chain(
-                chain
-                    .iter()
-                    .flat_map(|s| s.rules.iter().filter(|r| !r.when.is_status_only() && !structured(r)).cloned()),
-            )
+            .flat_map(|s| s.rules.iter().filter(structured).map(|r| written_in(s, r)))
+            .chain(chain.iter().flat_map(|s| {
+                s.rules.iter().filter(|r| !r.when.is_status_only() && !structured(r)).map(|r| written_in(s, r))
+            }))
             .collect();
         let mut fallbacks: Vec<RuleRow> = Vec::new();
         let generic = (style.style != "generic").then_some(&self.generic);
         for s in chain.iter().copied().chain(generic) {
             for r in s.rules.iter().filter(|r| r.when.is_status_only()) {
                 if !fallbacks.iter().any(|f| f.when == r.when) {
-                    fallbacks.push(r.clone());
+                    fallbacks.push(written_in(s, r));
                 }
             }
         }
@@ -1163,6 +1211,26 @@ fn validate(t: &Taxonomy, out: &mut Collector) {
         }
         if !valid_source(&c.source) {
             out.push(codes_file, place.clone(), format!("bad source {:?}", c.source));
+        }
+        let w = &c.wire;
+        for (what, name) in [("openai_type", &w.openai_type), ("openai_code", &w.openai_code)] {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                out.push(codes_file, place.clone(), format!("{what} {name:?} must be snake_case"));
+            }
+        }
+        if !ANTHROPIC_TYPES.contains(&w.anthropic_type.as_str()) {
+            out.push(
+                codes_file,
+                place.clone(),
+                format!("anthropic_type {:?} is not one of Anthropic's", w.anthropic_type),
+            );
+        }
+        if !GOOGLE_STATUSES.contains(&w.google_status.as_str()) {
+            out.push(
+                codes_file,
+                place.clone(),
+                format!("google_status {:?} is not a google.rpc.Code", w.google_status),
+            );
         }
     }
     if t.codes.len() != 12 {
@@ -1811,6 +1879,24 @@ pub fn emit_codes(t: &Taxonomy) -> String {
         "The line of the taxonomy's source document this code comes from.",
         &|c| format!("{:?}", c.source),
     );
+    arms(&mut o, "openai_type(self) -> &'static str", "OpenAI's `error.type` for this code.", &|c| {
+        format!("{:?}", c.wire.openai_type)
+    });
+    arms(
+        &mut o,
+        "openai_code(self) -> &'static str",
+        "OpenAI's `error.code` for this code, when the error has no reason of its own.",
+        &|c| format!("{:?}", c.wire.openai_code),
+    );
+    arms(&mut o, "anthropic_type(self) -> &'static str", "Anthropic's `error.type` for this code.", &|c| {
+        format!("{:?}", c.wire.anthropic_type)
+    });
+    arms(
+        &mut o,
+        "google_status(self) -> &'static str",
+        "The google.rpc.Code name (`error.status` of Google's APIs) for this code.",
+        &|c| format!("{:?}", c.wire.google_status),
+    );
     o.push_str("}\n\n");
 
     o.push_str("/// A field a style table can locate in an upstream response.\n");
@@ -2111,8 +2197,9 @@ fn emit_table(
         let _ = writeln!(o, "        // rule {}: {}", i + 1, r.source);
         let _ = writeln!(
             o,
-            "        Rule {{ name: {:?}, when: {}, then: Outcome {{ code: ErrorCode::{}, reason: {}, field: {} }}, source: {:?}, deprecated: {} }},",
+            "        Rule {{ name: {:?}, table: {:?}, when: {}, then: Outcome {{ code: ErrorCode::{}, reason: {}, field: {} }}, source: {:?}, deprecated: {} }},",
             r.name,
+            r.table,
             condition(&r.when),
             camel(&r.then.code),
             opt_str(&r.then.reason),

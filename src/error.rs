@@ -3,7 +3,7 @@
 use crate::code::ErrorCode;
 use crate::limits::Limits;
 use crate::redact::clean;
-use crate::table::Style;
+use crate::table::{Rule, Style};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -31,7 +31,7 @@ use std::time::Duration;
 /// let json = serde_json::to_string(&err).unwrap();
 /// assert_eq!(serde_json::from_str::<llm_error_taxonomy::NormalizedError>(&json).unwrap(), err);
 /// ```
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct NormalizedError {
     pub(crate) code: ErrorCode,
@@ -40,6 +40,35 @@ pub struct NormalizedError {
     pub(crate) retry_after: Option<u64>,
     pub(crate) request_id: Option<String>,
     pub(crate) upstream: Upstream,
+    /// The table rule that decided the code: not part of the envelope, nor of equality.
+    pub(crate) rule: Option<&'static Rule>,
+}
+
+/// Two errors are equal when their envelopes are: the rule that decided one is left out, so
+/// an error parsed back from its JSON equals the error it was written from.
+impl PartialEq for NormalizedError {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+            && self.message == other.message
+            && self.details == other.details
+            && self.retry_after == other.retry_after
+            && self.request_id == other.request_id
+            && self.upstream == other.upstream
+    }
+}
+
+impl std::fmt::Debug for NormalizedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NormalizedError")
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("details", &self.details)
+            .field("retry_after", &self.retry_after)
+            .field("request_id", &self.request_id)
+            .field("upstream", &self.upstream)
+            .field("rule", &self.rule.map(|r| format!("{}/{}", r.table, r.name)))
+            .finish()
+    }
 }
 
 /// One field-level detail: which request field is at fault, why, and any figures.
@@ -189,6 +218,7 @@ impl NormalizedError {
             retry_after: None,
             request_id: None,
             upstream: Upstream::default(),
+            rule: None,
         }
     }
 
@@ -223,6 +253,25 @@ impl NormalizedError {
     pub fn with_request_id(mut self, id: &str) -> Self {
         self.request_id = Some(clean(id, Limits::DEFAULT.max_field_bytes)).filter(|s| !s.is_empty());
         self
+    }
+
+    /// The table rule that decided the code, for logs and explanations: its name, the table it
+    /// is written in and the public source it implements. `None` for an error the crate made
+    /// itself (a dropped stream, [`NormalizedError::new`]) or parsed from an envelope.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{normalize, Style};
+    /// use http::{HeaderMap, StatusCode};
+    ///
+    /// let body = br#"{"error": {"code": "context_length_exceeded", "message": "too long", "status": 400}}"#;
+    /// let err = normalize(Some(Style::MoltbotDen), StatusCode::BAD_REQUEST, &HeaderMap::new(), body);
+    /// let rule = err.rule().expect("a rule decided it");
+    /// assert_eq!(rule.table, "moltbotden");
+    /// assert_eq!(rule.then.code, err.code());
+    /// assert!(!rule.source.is_empty());
+    /// ```
+    pub fn rule(&self) -> Option<&'static Rule> {
+        self.rule
     }
 
     /// The normalized code.
@@ -374,6 +423,7 @@ impl<'de> Deserialize<'de> for NormalizedError {
                 provider: b.upstream.provider.and_then(short),
                 ..b.upstream
             },
+            rule: None,
         })
     }
 }

@@ -56,6 +56,7 @@ mod retry_after;
 mod stream;
 pub mod table;
 mod view;
+mod wire;
 
 pub use code::{ErrorCode, Field};
 pub use detect::detect;
@@ -69,6 +70,7 @@ pub use retry::{GiveUp, RetryAdvice, RetryPolicy};
 pub use retry_after::Clock;
 pub use stream::{StreamError, StreamPhase, StreamReader, is_event_stream};
 pub use table::{Style, reason};
+pub use wire::{WireBody, WireFormat};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

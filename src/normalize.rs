@@ -645,6 +645,7 @@ impl Normalizer {
                 upstream_status: facts.get(Field::UpstreamStatus).and_then(Value::as_status),
                 should_retry: facts.get(Field::ShouldRetry).and_then(flag),
             },
+            rule,
         };
         self.redact_extra(&mut err);
         (err, specific)

@@ -782,6 +782,7 @@ impl StreamReader {
                 .map(|id| clean(&id, limits.max_field_bytes))
                 .filter(|s| !s.is_empty()),
             upstream: Upstream { style: self.style, status: Some(self.status.as_u16()), ..Upstream::default() },
+            rule: None,
         };
         self.normalizer.apply_overrides(&mut err);
         self.normalizer.redact_extra(&mut err);

@@ -248,6 +248,9 @@ pub struct Signature {
 pub struct Rule {
     /// The rule's name, unique in its table.
     pub name: &'static str,
+    /// The table the rule is written in: a style's wire name (the style's own, or one it
+    /// extends), or `generic` for the fallbacks every style shares.
+    pub table: &'static str,
     /// The conditions.
     pub when: Condition,
     /// What it yields.

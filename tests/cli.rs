@@ -222,14 +222,23 @@ fn a_bad_jsonl_line_is_reported_and_the_rest_still_run() {
     assert_eq!(out.status.code(), Some(1));
     let printed = stdout(&out);
     let lines: Vec<&str> = printed.lines().collect();
-    assert_eq!(lines, [library_case(good), library_case(other), library_case(good)].map(Option::unwrap), "{printed}");
+    // One output line per input line, so that results line up with the log.
+    assert_eq!(lines.len(), 6, "{printed}");
+    assert_eq!(
+        [lines[0], lines[2], lines[5]],
+        [library_case(good), library_case(other), library_case(good)].map(Option::unwrap)
+    );
     let errors = stderr(&out);
-    let line_2: Vec<&str> = errors.lines().filter(|l| l.contains("line 2:")).collect();
-    let line_5: Vec<&str> = errors.lines().filter(|l| l.contains("line 5:")).collect();
-    assert_eq!(line_2.len(), 1, "{errors}");
-    assert_eq!(line_5.len(), 1, "{errors}");
-    assert!(line_5[0].contains("nosuch"), "{errors}");
+    for (i, names) in [(1, "not a case"), (3, "empty"), (4, "nosuch")] {
+        let problem: Value = serde_json::from_str(lines[i]).expect("a JSON object");
+        assert_eq!(problem["problem"]["line"], i + 1, "{printed}");
+        let message = problem["problem"]["message"].as_str().expect("a message");
+        assert!(message.contains(names), "{message}");
+        let reported: Vec<&str> = errors.lines().filter(|l| l.contains(&format!("line {}:", i + 1))).collect();
+        assert_eq!(reported, [format!("llm-errors: line {}: {message}", i + 1)], "{errors}");
+    }
     assert!(!errors.contains("line 1:") && !errors.contains("line 3:") && !errors.contains("line 6:"), "{errors}");
+    assert!(errors.ends_with("llm-errors: 3 bad line(s)\n"), "{errors}");
 }
 
 #[test]
@@ -253,6 +262,15 @@ fn bad_arguments_give_one_line_naming_the_problem() {
         (vec!["frobnicate"], "frobnicate"),
         (vec![], "command"),
         (vec!["codes", "--bogus"], "--bogus"),
+        (vec!["normalize", "--status=400", "--pretty=yes", body], "--pretty"),
+        (vec!["normalize", "--jsonl", "--pretty", body], "--pretty"),
+        (vec!["normalize", "--status", "400", "--format", "nosuch", body], "nosuch"),
+        (vec!["normalize", "--status=", body], "\"\""),
+        (vec!["stats", "--bogus"], "--bogus"),
+        (vec!["stats", body, body], body),
+        (vec!["styles", "extra"], "extra"),
+        (vec!["help", "nosuch"], "nosuch"),
+        (vec!["docs", "--format=nosuch"], "nosuch"),
     ];
     for (args, names) in cases {
         let out = run(&args, None);
@@ -408,7 +426,8 @@ fn an_over_long_jsonl_line_is_rejected_and_the_rest_still_run() {
     let out = run(&["normalize", "--jsonl", "-"], Some(input.as_bytes()));
     assert_eq!(out.status.code(), Some(1));
     let printed: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
-    assert_eq!(printed, [library(None, 429, &[], b"")]);
+    let problem = serde_json::json!({"problem": {"line": 1, "message": format!("{} bytes, over the limit of {limit}", long.len())}});
+    assert_eq!(printed, [problem.to_string(), library(None, 429, &[], b"")]);
     let errors = stderr(&out);
     assert!(errors.contains(&format!("line 1: {} bytes, over the limit of {limit}", long.len())), "{errors}");
     assert!(errors.lines().all(|l| l.len() < 200), "one short line each: {errors}");
@@ -417,9 +436,183 @@ fn an_over_long_jsonl_line_is_rejected_and_the_rest_still_run() {
 /// The help states the input bounds the tool applies, which are the library's.
 #[test]
 fn the_help_states_the_bounds_it_applies() {
-    let help = stdout(&run(&["--help"], None));
+    let help = stdout(&run(&["normalize", "--help"], None));
     let body = llm_error_taxonomy::Limits::DEFAULT.max_body_bytes;
     assert_eq!(body, 1 << 20, "the help says 1 MiB");
     assert!(help.contains("no further\n             than 1 MiB and a byte"), "{help}");
     assert!(help.contains("over\n             4 MiB and 64 KiB"), "{help}");
+}
+
+/// Every command answers `--help` and `help COMMAND` with the same text, which names each of
+/// its options.
+#[test]
+fn every_command_has_its_help() {
+    let commands: [(&str, &[&str]); 5] = [
+        ("normalize", &["--status", "--style", "--header", "--jsonl", "--format", "--explain", "--pretty"]),
+        ("stats", &["--json"]),
+        ("codes", &["--json"]),
+        ("styles", &["--json"]),
+        ("docs", &["--format", "--out"]),
+    ];
+    let top = stdout(&run(&["--help"], None));
+    for (command, options) in commands {
+        assert!(top.contains(&format!("\n  {command} ")), "the overview lists {command}:\n{top}");
+        let out = run(&[command, "--help"], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let help = stdout(&out);
+        assert!(help.starts_with("usage:") && help.contains(command), "{help}");
+        for option in options {
+            assert!(help.contains(option), "{command} --help names {option}:\n{help}");
+        }
+        assert_eq!(stdout(&run(&["help", command], None)), help);
+        assert_eq!(stdout(&run(&[command, "--status", "400", "-h"], None)), help, "-h anywhere");
+    }
+}
+
+#[test]
+fn options_take_their_value_after_an_equals_sign() {
+    let path = manifest(OVERLOADED);
+    let path = path.to_str().expect("path");
+    let spaced =
+        run(&["normalize", "--status", "500", "--style", "moltbotden", "--header", "Retry-After: 7", path], None);
+    let joined = run(&["normalize", "--status=500", "--style=moltbotden", "--header=Retry-After: 7", path], None);
+    assert!(spaced.status.success() && joined.status.success(), "{}", stderr(&joined));
+    assert_eq!(stdout(&joined), stdout(&spaced));
+    let body = std::fs::read(path).expect("example");
+    assert_eq!(stdout(&joined), library(Some(Style::MoltbotDen), 500, &[("retry-after", "7")], &body) + "\n");
+}
+
+/// `--format` prints the library's rendering in each wire format, with `--jsonl` too.
+#[test]
+fn each_wire_format_prints_the_library_rendering() {
+    use llm_error_taxonomy::WireFormat;
+    let err = normalize(Some(Style::ModelSwitch), StatusCode::FORBIDDEN, &HeaderMap::new(), SWITCH_BALANCE);
+    for format in WireFormat::iter() {
+        let out = run(
+            &["normalize", "--status", "403", "--style", "modelswitch", "--format", format.as_str(), "-"],
+            Some(SWITCH_BALANCE),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out), err.to_json_in(format) + "\n", "{format}");
+        let pretty = run(
+            &["normalize", "--status=403", "--style=modelswitch", "--pretty", &format!("--format={format}"), "-"],
+            Some(SWITCH_BALANCE),
+        );
+        let a: Value = serde_json::from_str(&stdout(&pretty)).expect("JSON");
+        let b: Value = serde_json::from_str(&err.to_json_in(format)).expect("JSON");
+        assert_eq!(a, b, "{format}, pretty");
+        let case = serde_json::json!({"style": "modelswitch", "status": 403, "body": std::str::from_utf8(SWITCH_BALANCE).expect("text")});
+        let out =
+            run(&["normalize", "--jsonl", "--format", format.as_str(), "-"], Some(format!("{case}\n").as_bytes()));
+        assert_eq!(stdout(&out), err.to_json_in(format) + "\n", "{format}, --jsonl");
+    }
+}
+
+/// `--explain` adds the style, whether it was detected, and the rule with its table and source.
+#[test]
+fn explain_names_the_rule_and_its_source() {
+    let out = run(&["normalize", "--status", "403", "--explain", "-"], Some(SWITCH_BALANCE));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let err = normalize(None, StatusCode::FORBIDDEN, &HeaderMap::new(), SWITCH_BALANCE);
+    let rule = err.rule().expect("a rule decided it");
+    assert_eq!(v["error"], serde_json::from_str::<Value>(&err.to_json()).expect("JSON")["error"]);
+    let explain = &v["explain"];
+    assert_eq!(explain["style"], err.style().expect("detected").as_str());
+    assert_eq!(explain["detected"], true);
+    assert_eq!(explain["rule"], rule.name);
+    assert_eq!(explain["table"], rule.table);
+    assert_eq!(explain["source"], rule.source);
+    assert_eq!(explain["status"], err.code().status_u16());
+    let out = run(
+        &["normalize", "--status", "403", "--style", "modelswitch", "--explain", "--format", "openai", "-"],
+        Some(SWITCH_BALANCE),
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(v["explain"]["detected"], false);
+    assert_eq!(v["error"]["type"], err.code().openai_type(), "the explained body is the format's");
+    // A stream that completed is no failure: nothing to explain.
+    let done = b"data: {\"choices\": []}\n\ndata: [DONE]\n\n";
+    let out = run(
+        &[
+            "normalize",
+            "--status",
+            "200",
+            "--style",
+            "openai",
+            "--explain",
+            "-H",
+            "content-type: text/event-stream",
+            "-",
+        ],
+        Some(done),
+    );
+    assert_eq!(stdout(&out), "null\n");
+}
+
+#[test]
+fn styles_lists_every_style() {
+    let out = run(&["styles"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    let styles: Vec<Style> = Style::iter().collect();
+    assert_eq!(rows.len(), styles.len(), "{text}");
+    for (row, style) in rows.iter().zip(&styles) {
+        assert_eq!(row.split_whitespace().next(), Some(style.as_str()), "{row}");
+        assert_eq!(Style::from_str(style.as_str()).ok(), Some(*style), "the name --style takes");
+    }
+    let json: Vec<Value> = serde_json::from_str(&stdout(&run(&["styles", "--json"], None))).expect("a JSON array");
+    assert_eq!(json.len(), styles.len());
+    for (row, style) in json.iter().zip(&styles) {
+        assert_eq!(row["style"], style.as_str());
+        assert_eq!(row["description"], style.table().description);
+    }
+}
+
+/// `stats` counts the codes of each style, from the cases or from `normalize --jsonl`'s output.
+#[test]
+fn stats_counts_codes_by_style() {
+    let path = manifest("examples/errors.jsonl");
+    let path = path.to_str().expect("path");
+    let input = std::fs::read_to_string(path).expect("examples");
+    let mut want: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> = Default::default();
+    let (mut errors, mut retryable) = (0u64, 0u64);
+    for line in input.lines() {
+        let printed = run(&["normalize", "--jsonl", "-"], Some(format!("{line}\n").as_bytes()));
+        let Ok(err) = serde_json::from_str::<NormalizedError>(stdout(&printed).trim()) else { continue };
+        let style = err.style().map_or("-", Style::as_str).to_owned();
+        *want.entry(style).or_default().entry(err.code().as_str().to_owned()).or_default() += 1;
+        errors += 1;
+        retryable += u64::from(err.is_retryable());
+    }
+    let from_cases = run(&["stats", "--json", path], None);
+    assert!(from_cases.status.success(), "{}", stderr(&from_cases));
+    let v: Value = serde_json::from_str(&stdout(&from_cases)).expect("JSON");
+    for (style, codes) in &want {
+        for (code, n) in codes {
+            assert_eq!(v["styles"][style]["codes"][code], *n, "{style} {code}");
+        }
+    }
+    assert_eq!(v["all"]["errors"], errors);
+    assert_eq!(v["all"]["retryable"], retryable);
+    let normalized = run(&["normalize", "--jsonl", path], None);
+    let from_output = run(&["stats", "--json", "-"], Some(&normalized.stdout));
+    assert_eq!(stdout(&from_output), stdout(&from_cases), "the same from normalize's output");
+
+    let table = stdout(&run(&["stats", path], None));
+    let share = (retryable * 200 + errors) / (2 * errors);
+    let last = table.lines().find(|l| l.starts_with("all ")).expect("a total row");
+    assert_eq!(last.split_whitespace().collect::<Vec<_>>(), ["all", "all", &errors.to_string(), &format!("{share}%")]);
+
+    // A bad line is counted and reported; the rest still count.
+    let bad = format!(
+        "{}\nnot json\nnull\n{{\"problem\": {{\"line\": 1, \"message\": \"x\"}}}}\n",
+        input.lines().next().expect("a case")
+    );
+    let out = run(&["stats", "--json", "-"], Some(bad.as_bytes()));
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!([&v["all"]["errors"], &v["no_failure"], &v["problems"], &v["bad_lines"]], [1, 1, 1, 1]);
+    assert!(stderr(&out).contains("line 2: not JSON"), "{}", stderr(&out));
 }
