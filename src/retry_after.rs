@@ -107,8 +107,9 @@ fn leading_delay(s: &str) -> Option<f64> {
         return Some(secs);
     }
     let digits = token.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(token.len());
+    // Digits and dots only, so never negative; but 400 digits are infinite.
     let n: f64 = token[..digits].parse().ok()?;
-    if !n.is_finite() || n < 0.0 {
+    if !n.is_finite() {
         return None;
     }
     if digits < token.len() {
@@ -309,6 +310,8 @@ mod tests {
         assert_eq!(reset(1_000_000_020.0, 1e9), Some(20.0));
         assert_eq!(reset(1_000_000_020_000.0, 1e9), Some(20.0));
         assert_eq!(reset(-1.0, 1e9), None);
+        assert_eq!(reset(0.0, 1e9), Some(0.0), "no wait is a delay of its own");
+        assert_eq!(reset(f64::INFINITY, 1e9), None);
     }
 
     #[test]
@@ -329,6 +332,19 @@ mod tests {
         assert_eq!(from_message("try again in 5 requests"), None);
         assert_eq!(from_message("please retry later"), None);
         assert_eq!(from_message("entry after 5 seconds"), None);
+        // Every unit word, and none.
+        assert_eq!(from_message("retry after 500 ms"), Some(0.5));
+        assert_eq!(from_message("retry after 250 milliseconds"), Some(0.25));
+        assert_eq!(from_message("retry after 3 secs"), Some(3.0));
+        assert_eq!(from_message("retry after 2 min"), Some(120.0));
+        assert_eq!(from_message("retry after 1 hr"), Some(3600.0));
+        assert_eq!(from_message("retry after 1 day"), Some(86_400.0));
+        assert_eq!(from_message("retry after 0 seconds"), Some(0.0));
+        assert_eq!(from_message("retry after 8, please"), Some(8.0));
+        // A phrase inside a word is not the phrase; one after punctuation is.
+        assert_eq!(from_message("autoretry after 5 seconds"), None);
+        assert_eq!(from_message("(retry after 5 seconds)"), Some(5.0));
+        assert_eq!(from_message(&format!("retry after {}", "9".repeat(400))), None, "an infinite number");
     }
 
     #[test]
