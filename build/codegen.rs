@@ -82,6 +82,28 @@ pub const GOOGLE_STATUSES: [&str; 16] = [
     "DEADLINE_EXCEEDED",
 ];
 
+/// `taxonomy/transport.json`: failures with no upstream response, or one cut short.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportFile {
+    #[serde(rename = "$schema", default, skip_serializing)]
+    pub schema: Option<String>,
+    pub failures: Vec<TransportRow>,
+}
+
+/// One transport failure and the error it becomes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportRow {
+    pub failure: String,
+    pub description: String,
+    pub code: String,
+    pub reason: String,
+    pub message: String,
+    pub after_headers: bool,
+    pub source: String,
+}
+
 /// `taxonomy/retry.json`: the defaults of the retry advice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -649,6 +671,7 @@ pub struct Taxonomy {
     pub generic: StyleFile,
     pub secrets: Vec<SecretRow>,
     pub retry: RetryFile,
+    pub transport: Vec<TransportRow>,
 }
 
 impl Taxonomy {
@@ -1071,6 +1094,7 @@ pub fn inputs(root: &Path) -> Vec<PathBuf> {
         root.join("generic.json"),
         root.join("secrets.json"),
         root.join("retry.json"),
+        root.join("transport.json"),
         root.join("README.md"),
         root.join("providers"),
     ];
@@ -1098,6 +1122,7 @@ pub fn load(root: &Path) -> Result<Taxonomy, Problems> {
     let secrets: Option<SecretsFile> = read_json(root, "secrets.json", &mut out);
     let generic: Option<StyleFile> = read_json(root, "generic.json", &mut out);
     let retry: Option<RetryFile> = read_json(root, "retry.json", &mut out);
+    let transport: Option<TransportFile> = read_json(root, "transport.json", &mut out);
     let mut styles = Vec::new();
     let files = provider_files(root);
     if files.is_empty() {
@@ -1117,7 +1142,9 @@ pub fn load(root: &Path) -> Result<Taxonomy, Problems> {
         }
     }
     styles.sort_by(|a, b| a.style.cmp(&b.style));
-    let (Some(codes), Some(secrets), Some(mut generic), Some(retry)) = (codes, secrets, generic, retry) else {
+    let (Some(codes), Some(secrets), Some(mut generic), Some(retry), Some(transport)) =
+        (codes, secrets, generic, retry, transport)
+    else {
         out.problems.sort();
         return Err(Problems(out.problems));
     };
@@ -1128,7 +1155,14 @@ pub fn load(root: &Path) -> Result<Taxonomy, Problems> {
             conditions.chain(style.detect.iter_mut().flat_map(|d| d.signatures.iter_mut().map(|s| &mut s.when)));
         conditions.for_each(Condition::numbers_as_codes);
     }
-    let taxonomy = Taxonomy { codes: codes.codes, styles, generic, secrets: secrets.secrets, retry };
+    let taxonomy = Taxonomy {
+        codes: codes.codes,
+        styles,
+        generic,
+        secrets: secrets.secrets,
+        retry,
+        transport: transport.failures,
+    };
     validate(&taxonomy, &mut out);
     if out.problems.is_empty() { Ok(taxonomy) } else { Err(Problems(out.problems)) }
 }
@@ -1190,7 +1224,39 @@ fn validate_retry(r: &RetryFile, out: &mut Collector) {
     }
 }
 
+fn validate_transport(t: &Taxonomy, out: &mut Collector) {
+    let file = "taxonomy/transport.json";
+    let mut seen = BTreeSet::new();
+    for (i, f) in t.transport.iter().enumerate() {
+        let place = Some(format!("failure {} ({:?})", i + 1, f.failure));
+        if f.failure.is_empty() || !f.failure.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            out.push(file, place.clone(), "failure must be snake_case");
+        }
+        if !seen.insert(f.failure.as_str()) {
+            out.push(file, place.clone(), "duplicate failure");
+        }
+        if !t.codes.iter().any(|c| c.code == f.code) {
+            out.push(file, place.clone(), format!("unknown code {:?}", f.code));
+        }
+        if !is_screaming(&f.reason) {
+            out.push(file, place.clone(), "reason must be SCREAMING_SNAKE_CASE");
+        }
+        for (what, text) in [("description", &f.description), ("message", &f.message)] {
+            if text.trim().is_empty() {
+                out.push(file, place.clone(), format!("empty {what}"));
+            }
+        }
+        if !valid_source(&f.source) {
+            out.push(file, place.clone(), format!("bad source {:?}", f.source));
+        }
+    }
+    if t.transport.is_empty() {
+        out.push(file, None, "no failures");
+    }
+}
+
 fn validate(t: &Taxonomy, out: &mut Collector) {
+    validate_transport(t, out);
     let codes_file = "taxonomy/codes.json";
     let mut known = BTreeSet::new();
     for (i, c) in t.codes.iter().enumerate() {
@@ -1898,6 +1964,7 @@ pub fn emit_codes(t: &Taxonomy) -> String {
         &|c| format!("{:?}", c.wire.google_status),
     );
     o.push_str("}\n\n");
+    emit_transport(&mut o, t);
 
     o.push_str("/// A field a style table can locate in an upstream response.\n");
     o.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, strum::EnumCount, strum::EnumIter, strum::IntoStaticStr)]\n");
@@ -2394,6 +2461,48 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     o
 }
 
+/// The `TransportFailure` enum, from `taxonomy/transport.json`.
+fn emit_transport(o: &mut String, t: &Taxonomy) {
+    o.push_str("/// A failure with no upstream response, or with one cut short.\n///\n");
+    o.push_str("/// Each variant's text and error come from `taxonomy/transport.json`; its name is snake_case\n");
+    o.push_str("/// (`connect_timeout`) for serde and strum alike.\n");
+    o.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n");
+    o.push_str("#[derive(serde::Serialize, serde::Deserialize)]\n");
+    o.push_str(
+        "#[derive(strum::EnumIter, strum::EnumCount, strum::EnumString, strum::IntoStaticStr, strum::Display)]\n",
+    );
+    o.push_str("#[serde(rename_all = \"snake_case\")]\n#[strum(serialize_all = \"snake_case\")]\n#[non_exhaustive]\npub enum TransportFailure {\n");
+    for f in &t.transport {
+        let _ = writeln!(o, "    /// {} `{}` ({}).", f.description, f.code, f.reason);
+        let _ = writeln!(o, "    {},", camel(&f.failure));
+    }
+    o.push_str("}\n\nimpl TransportFailure {\n");
+    let arms = |o: &mut String, sig: &str, doc: &str, f: &dyn Fn(&TransportRow) -> String| {
+        let _ = writeln!(o, "    /// {doc}\n    pub const fn {sig} {{\n        match self {{");
+        for row in &t.transport {
+            let _ = writeln!(o, "            Self::{} => {},", camel(&row.failure), f(row));
+        }
+        o.push_str("        }\n    }\n\n");
+    };
+    arms(o, "as_str(self) -> &'static str", "The name, such as `\"connect_timeout\"`.", &|r| {
+        format!("{:?}", r.failure)
+    });
+    arms(o, "description(self) -> &'static str", "What failed, in one sentence.", &|r| format!("{:?}", r.description));
+    arms(o, "code(self) -> ErrorCode", "The code the failure becomes.", &|r| format!("ErrorCode::{}", camel(&r.code)));
+    arms(o, "reason(self) -> &'static str", "The reason, the code of the error's first details entry.", &|r| {
+        format!("{:?}", r.reason)
+    });
+    arms(o, "message(self) -> &'static str", "The error's message.", &|r| format!("{:?}", r.message));
+    arms(
+        o,
+        "after_headers(self) -> bool",
+        "Whether it happens after the response's headers, so possibly after output reached the client.",
+        &|r| r.after_headers.to_string(),
+    );
+    arms(o, "source(self) -> &'static str", "The policy the mapping follows.", &|r| format!("{:?}", r.source));
+    o.push_str("}\n\n");
+}
+
 /// Every reason a rule gives, as a constant.
 fn emit_reasons(o: &mut String, t: &Taxonomy) {
     let mut reasons: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -2405,6 +2514,12 @@ fn emit_reasons(o: &mut String, t: &Taxonomy) {
                     users.push(&s.style);
                 }
             }
+        }
+    }
+    for f in &t.transport {
+        let users = reasons.entry(f.reason.as_str()).or_default();
+        if !users.contains(&"transport") {
+            users.push("transport");
         }
     }
     o.push_str("/// Every reason the tables give (the code of an error's first details entry), so that a\n");

@@ -230,6 +230,7 @@ pub fn markdown(t: &Taxonomy, policy: &str) -> String {
     o.push_str(
         "- [The codes](#the-codes)\n- [The error body](#the-error-body)\n- [Retrying](#retrying)\n\
          - [Each code](#each-code)\n- [What upstream errors become](#what-upstream-errors-become)\n\
+         - [Transport failures](#transport-failures)\n\
          - [Classification policy](#classification-policy)\n- [Redaction](#redaction)\n\
          - [Machine-readable forms](#machine-readable-forms)\n\n",
     );
@@ -263,6 +264,7 @@ pub fn markdown(t: &Taxonomy, policy: &str) -> String {
         style_section(&mut o, s, policy);
     }
 
+    transport_section(&mut o, t, policy);
     let _ = writeln!(o, "## Classification policy\n\n{policy}\n");
     redaction_section(&mut o, t);
     machine_section(&mut o, t);
@@ -461,6 +463,29 @@ fn style_section(o: &mut String, s: &StyleFile, policy: &str) {
             i + 1,
             code_link(&r.then.code),
             source_text(&r.source, policy)
+        );
+    }
+    o.push('\n');
+}
+
+fn transport_section(o: &mut String, t: &Taxonomy, policy: &str) {
+    o.push_str(
+        "## Transport failures\n\n\
+         A failure with no upstream response, or with one cut short, is answered with a code too. One after \
+         the response's headers is mid-stream when some of the upstream's output had already been forwarded \
+         to the client, and is then not retried.\n\n\
+         | failure | what failed | code | reason | after the headers | source |\n|---|---|---|---|---|---|\n",
+    );
+    for f in &t.transport {
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {} | `{}` | {} | {} |",
+            f.failure,
+            cell(&f.description),
+            code_link(&f.code),
+            f.reason,
+            yes_no(f.after_headers),
+            source_text(&f.source, policy)
         );
     }
     o.push('\n');

@@ -9,10 +9,12 @@
 //!   source every rule cites, the classification policy and retry guidance. Each code's text
 //!   is the same as the rustdoc of its [`ErrorCode`](crate::ErrorCode) variant.
 //! - [`Format::Json`]: the whole taxonomy as one JSON object, for gateways not written in
-//!   Rust: `codes` (each `{code, status, retryable, description, action, message, source}`),
+//!   Rust: `codes` (each `{code, status, retryable, description, action, message, source,
+//!   wire}`, `wire` naming the code in OpenAI's, Anthropic's and Google's formats),
 //!   `styles` (sorted by `style`; each `{style, name, description, seed, fields, detect,
 //!   rules}`), `generic` (the reading of bodies of no known style, a style without `detect`)
-//!   and `secrets` (each `{name, prefix, min_len, extra_chars?, ignore_case?, source}`). A
+//!   `secrets` (each `{name, prefix, min_len, extra_chars?, ignore_case?, source}`) and
+//!   `transport` (each `{failure, description, code, reason, message, after_headers, source}`). A
 //!   rule is `{name, when, then, source, deprecated?}`; `when` holds any of `status`, `code`,
 //!   `type`, `upstream_status` and `message`, each one value or a list of them (a status is a
 //!   number or a class such as `"4xx"`); `then` is `{code, reason?, field?}`. It is the shape
@@ -62,6 +64,7 @@
     strum::Display,
 )]
 #[strum(serialize_all = "lowercase", ascii_case_insensitive)]
+#[non_exhaustive]
 pub enum Format {
     /// The Markdown page, `docs/errors.md`.
     #[default]

@@ -43,6 +43,7 @@
 mod body;
 mod code;
 mod detect;
+#[cfg(feature = "docs")]
 pub mod docs;
 mod error;
 mod eventstream;
@@ -55,10 +56,11 @@ mod retry;
 mod retry_after;
 mod stream;
 pub mod table;
+mod transport;
 mod view;
 mod wire;
 
-pub use code::{ErrorCode, Field};
+pub use code::{ErrorCode, Field, TransportFailure};
 pub use detect::detect;
 pub use error::{Detail, NormalizedError, Upstream};
 pub use fallback::{FallbackAdvice, FallbackReason, FallbackTarget};
@@ -70,6 +72,7 @@ pub use retry::{GiveUp, RetryAdvice, RetryPolicy};
 pub use retry_after::Clock;
 pub use stream::{StreamError, StreamPhase, StreamReader, is_event_stream};
 pub use table::{Style, reason};
+pub use transport::transport_failure;
 pub use wire::{WireBody, WireFormat};
 
 /// The README's examples, compiled and run as doctests.

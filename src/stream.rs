@@ -105,6 +105,10 @@ pub struct StreamError {
 }
 
 impl StreamError {
+    pub(crate) fn new(error: NormalizedError, phase: StreamPhase, events: u64) -> Self {
+        StreamError { error, phase, events }
+    }
+
     /// The normalized error.
     pub fn error(&self) -> &NormalizedError {
         &self.error
@@ -163,10 +167,11 @@ impl NormalizedError {
     }
 
     fn stream_detail(&self) -> Option<&Detail> {
-        self.details.iter().rev().find(|d| {
-            matches!(d.code.as_deref(), Some(STREAM_DROPPED | STREAM_ERROR | STREAM_CORRUPT))
-                && d.figures.contains_key("phase")
-        })
+        // The crate's own entries: a stream's (`STREAM_DROPPED`, ...) or a transport failure's.
+        self.details
+            .iter()
+            .rev()
+            .find(|d| d.code.is_some() && d.figures.contains_key("phase") && d.figures.contains_key("partial_output"))
     }
 }
 

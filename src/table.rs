@@ -131,6 +131,7 @@ impl Location {
 
 /// A segment of a deeper body path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Seg {
     /// An object member.
     Key(&'static str),
@@ -271,6 +272,7 @@ pub struct Condition {
 
 /// What a test looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Subject {
     /// The HTTP status (for a success status, the status the body repeats, else 500).
     Status,

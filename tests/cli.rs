@@ -1,4 +1,5 @@
 //! The `llm-errors` command-line tool, run as a built binary.
+#![cfg(feature = "docs")] // the command line needs the docs renderings
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use llm_error_taxonomy::{ErrorCode, NormalizedError, Style, is_event_stream, normalize};

@@ -166,7 +166,8 @@ fn the_raw_format_reads_any_bytes() {
 
 // The dictionary.
 
-const DICT: &str = "fuzz/taxonomy.dict";
+/// In `tests/`, so that the packaged crate, which has no `fuzz/`, checks it too.
+const DICT: &str = "tests/fuzz.dict";
 
 /// A libFuzzer dictionary entry: the value quoted, with `\`, `"` and non-printable bytes escaped.
 fn entry(value: &str) -> String {
@@ -296,7 +297,7 @@ fn the_dictionary_is_generated_from_the_tables() {
     let path = root().join(DICT);
     let generated = dictionary();
     if std::env::var_os("UPDATE_FUZZ_DICT").is_some() {
-        std::fs::write(&path, &generated).expect("fuzz/ is writable");
+        std::fs::write(&path, &generated).expect("tests/ is writable");
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
