@@ -82,8 +82,9 @@ impl Normalizer {
 
 impl NormalizedError {
     /// The response for the client: the code's status, `content-type: application/json`,
-    /// `Retry-After` in seconds when known, `x-request-id` when known (other than visible ASCII percent-escaped), and
-    /// the JSON envelope.
+    /// `x-should-retry: true|false` (the code's retryable flag), `Retry-After` in seconds when
+    /// known, `x-request-id` when known (other than visible ASCII percent-escaped), and the JSON
+    /// envelope.
     ///
     /// ```
     /// use llm_error_taxonomy::{ErrorCode, NormalizedError};
@@ -104,6 +105,11 @@ impl NormalizedError {
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        // Obeyed by the OpenAI and Anthropic SDKs before their own rules.
+        headers.insert(
+            "x-should-retry",
+            HeaderValue::from_static(if self.code.is_retryable() { "true" } else { "false" }),
+        );
         if let Some(secs) = self.retry_after {
             headers.insert(RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -40,6 +40,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "axum")]
+mod axum;
 mod body;
 mod code;
 mod detect;
@@ -48,10 +50,14 @@ pub mod docs;
 mod error;
 mod eventstream;
 mod fallback;
+#[cfg(feature = "futures")]
+mod forward;
 mod http;
 mod limits;
 mod normalize;
 mod redact;
+#[cfg(feature = "reqwest")]
+mod reqwest;
 mod retry;
 mod retry_after;
 mod stream;
@@ -60,10 +66,14 @@ mod transport;
 mod view;
 mod wire;
 
+#[cfg(feature = "axum")]
+pub use axum::InFormat;
 pub use code::{ErrorCode, Field, TransportFailure};
 pub use detect::detect;
 pub use error::{Detail, NormalizedError, Upstream};
 pub use fallback::{FallbackAdvice, FallbackReason, FallbackTarget};
+#[cfg(feature = "futures")]
+pub use forward::{ForwardStream, StreamOutcome};
 pub use http::{REQUEST_ID_HEADER, UpstreamResponse, normalize_response};
 pub use limits::Limits;
 pub use normalize::{Normalizer, normalize};

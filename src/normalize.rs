@@ -531,7 +531,7 @@ impl Normalizer {
     /// What a stream's response reports, given its stream's first error: an error status is
     /// the error, read from `body` (the response's first bytes, or more than the limit of
     /// them), unless its stream reports a more precise one than a drop.
-    fn stream_outcome(
+    pub(crate) fn stream_outcome(
         &self,
         style: Option<Style>,
         status: StatusCode,

@@ -282,6 +282,9 @@ mod tests {
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:60:00 GMT"), None);
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:61 GMT"), None);
         assert_eq!(parse_http_date("Sun, 00 Nov 1994 08:49:37 GMT"), None);
+        // A digit that is not one ("1a" would read as 59).
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:1a:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 0! Nov 1994 08:49:37 GMT"), None);
         // The last day of February in a common year, and a leap second.
         assert_eq!(parse_http_date("Sat, 28 Feb 2026 12:00:00 GMT"), Some(1_772_280_000));
         assert_eq!(parse_http_date("Wed, 31 Dec 2025 23:59:60 GMT"), Some(1_767_225_600));

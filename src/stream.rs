@@ -195,7 +195,7 @@ pub fn is_event_stream(headers: &HeaderMap, body: &[u8]) -> bool {
 
 /// How a stream's events are framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
+pub(crate) enum Framing {
     /// Server-sent events (`text/event-stream`).
     Sse,
     /// One JSON value per line (`application/x-ndjson`; Ollama, Cohere v1).
@@ -206,7 +206,7 @@ enum Framing {
 
 impl Framing {
     /// The framing a stream's `content-type` names, if it names one.
-    fn of(headers: &HeaderMap) -> Option<Framing> {
+    pub(crate) fn of(headers: &HeaderMap) -> Option<Framing> {
         let ct = headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?.trim_start();
         let is = |t: &str| ct.get(..t.len()).is_some_and(|p| p.eq_ignore_ascii_case(t));
         if is("text/event-stream") {
@@ -245,7 +245,7 @@ impl Framing {
 
     /// The framing a chunked stream shows in its first byte, when no header named it: a
     /// prelude starts with a zero byte (no message is 16 MiB long), a JSON line with `{`.
-    fn of_first_byte(b: u8) -> Framing {
+    pub(crate) fn of_first_byte(b: u8) -> Framing {
         match b {
             0 => Framing::EventStream,
             b'{' => Framing::Ndjson,

@@ -19,7 +19,7 @@
 //! them), `Retry-After` when the delay is known and the request id.
 
 use crate::error::NormalizedError;
-use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response};
 use serde::Serialize;
 
@@ -112,9 +112,9 @@ impl NormalizedError {
         WireBody { err: self, format }
     }
 
-    /// The response for a client of `format`'s API: the code's status, the format's content
-    /// type, `x-should-retry`, and `Retry-After` and the request id as
-    /// [`to_http_response`](NormalizedError::to_http_response) gives them.
+    /// The response for a client of `format`'s API: the body in `format` with its content
+    /// type, and the status and headers of [`to_http_response`](NormalizedError::to_http_response)
+    /// (`x-should-retry`, `Retry-After`, the request id).
     ///
     /// ```
     /// use llm_error_taxonomy::{ErrorCode, NormalizedError, WireFormat};
@@ -129,15 +129,7 @@ impl NormalizedError {
         if format != WireFormat::ModelRoute {
             *response.body_mut() = self.to_json_in(format).into_bytes();
         }
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-        headers.insert(
-            "x-should-retry",
-            HeaderValue::from_static(if self.code.is_retryable() { "true" } else { "false" }),
-        );
-        if self.retry_after.is_none() {
-            headers.remove(RETRY_AFTER);
-        }
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
         response
     }
 

@@ -50,7 +50,8 @@ fn the_client_response_carries_status_type_retry_after_and_request_id() {
     assert_eq!(reply.headers()[http::header::CONTENT_TYPE], "application/json");
     assert_eq!(reply.headers()[http::header::RETRY_AFTER], "12");
     assert_eq!(reply.headers()[REQUEST_ID_HEADER], "req_abc");
-    assert_eq!(reply.headers().len(), 3);
+    assert_eq!(reply.headers()["x-should-retry"], "true");
+    assert_eq!(reply.headers().len(), 4);
     let body: NormalizedError = serde_json::from_slice(reply.body()).unwrap();
     assert_eq!(body, err);
 }
@@ -60,7 +61,8 @@ fn every_code_answers_with_its_own_status_and_only_known_headers() {
     for code in ErrorCode::iter() {
         let reply = NormalizedError::new(code).to_http_response();
         assert_eq!(reply.status(), code.http_status(), "{code}");
-        assert_eq!(reply.headers().len(), 1, "{code}: only content-type");
+        assert_eq!(reply.headers().len(), 2, "{code}: only content-type and x-should-retry");
+        assert_eq!(reply.headers()["x-should-retry"], if code.is_retryable() { "true" } else { "false" }, "{code}");
         let json: serde_json::Value = serde_json::from_slice(reply.body()).unwrap();
         assert_eq!(json["error"]["code"], code.as_str());
         assert_eq!(json["error"]["status"], code.status_u16());
