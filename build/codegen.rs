@@ -1850,7 +1850,7 @@ fn status_list(items: &[StatusPattern]) -> String {
 /// A condition in words, as rustdoc and the generated docs show it.
 pub fn condition_text(c: &Condition) -> String {
     fn joined<T: fmt::Display>(items: &[T], quote: bool, sep: &str) -> String {
-        let parts: Vec<String> = items.iter().map(|i| if quote { format!("`{i}`") } else { i.to_string() }).collect();
+        let parts: Vec<String> = items.iter().map(|i| if quote { code_span(&i.to_string()) } else { i.to_string() }).collect();
         parts.join(sep)
     }
     let status = c.get("status").map(|t| ("status", t));
@@ -2399,11 +2399,11 @@ pub fn emit_tables(t: &Taxonomy) -> String {
         );
         let _ = writeln!(o, "    {},", s.name);
     }
-    o.push_str("}\n\nimpl Style {\n    /// The style's table.\n    pub fn table(self) -> &'static StyleTable {\n        match self {\n");
+    o.push_str("}\n\nimpl Style {\n    /// The style's table: where its fields live, its detection signatures and its rules.\n    ///\n    /// ```\n    /// use llm_error_taxonomy::{Field, Style};\n    ///\n    /// let table = Style::Azure.table();\n    /// assert_eq!((table.wire, table.extends), (\"azure\", Some(\"openai\")));\n    /// assert!(!table.locations(Field::Message).is_empty());\n    /// ```\n    pub fn table(self) -> &'static StyleTable {\n        match self {\n");
     for s in &t.styles {
         let _ = writeln!(o, "            Self::{} => &{},", s.name, s.style.to_ascii_uppercase());
     }
-    o.push_str("        }\n    }\n\n    /// The wire name, such as `\"modelbridge\"`.\n    pub const fn as_str(self) -> &'static str {\n        match self {\n");
+    o.push_str("        }\n    }\n\n    /// The wire name, such as `\"modelbridge\"`, which it also parses from.\n    ///\n    /// ```\n    /// use llm_error_taxonomy::Style;\n    ///\n    /// assert_eq!(Style::ModelBridge.as_str(), \"modelbridge\");\n    /// assert_eq!(\"modelbridge\".parse::<Style>(), Ok(Style::ModelBridge));\n    /// ```\n    pub const fn as_str(self) -> &'static str {\n        match self {\n");
     for s in &t.styles {
         let _ = writeln!(o, "            Self::{} => {:?},", s.name, s.style);
     }
@@ -2459,6 +2459,12 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     }
     o.push_str("];\n");
     o
+}
+
+/// `text` as a Markdown code span: between single backticks, or, when it holds one, between
+/// double backticks and spaces (`` model ` ``).
+pub fn code_span(text: &str) -> String {
+    if text.contains('`') { format!("`` {text} ``") } else { format!("`{text}`") }
 }
 
 /// The `TransportFailure` enum, from `taxonomy/transport.json`.

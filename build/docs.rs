@@ -207,7 +207,7 @@ pub fn crate_codes(t: &Taxonomy) -> String {
     o.push_str(
         "\nEach variant of [`ErrorCode`](crate::ErrorCode) documents what to do and which upstream errors map \
          to it. The same text, with every style's mapping table, the classification policy and retry \
-         guidance, is the page `docs/errors.md`, which [`docs::render`](crate::docs::render) returns.\n",
+         guidance, is the page `docs/errors.md`, which `docs::render` returns (feature `docs`).\n",
     );
     o
 }

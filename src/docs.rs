@@ -98,6 +98,13 @@ static JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/taxonomy.json"));
 static OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
 /// The documentation in `format`, rendered from the tables at build time; it ends with a newline.
+///
+/// ```
+/// use llm_error_taxonomy::docs::{render, Format};
+///
+/// assert!(render(Format::Markdown).starts_with("<!-- @generated"));
+/// assert!(render(Format::OpenApi).ends_with('\n'));
+/// ```
 pub fn render(format: Format) -> &'static str {
     match format {
         Format::Markdown => MARKDOWN,

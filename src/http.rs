@@ -1,16 +1,7 @@
 //! Glue for `http` types: normalize an upstream response, answer the client.
 //!
-//! A gateway's error path is three lines:
-//!
-//! ```
-//! use llm_error_taxonomy::{normalize_response, Style};
-//!
-//! # let upstream = http::Response::builder().status(502).body(b"<html>Bad gateway</html>".to_vec()).unwrap();
-//! let err = normalize_response(Some(Style::ModelBridge), &upstream);
-//! // log `err` (its text is redacted) ...
-//! let reply: http::Response<Vec<u8>> = err.to_http_response();
-//! assert_eq!(reply.status(), http::StatusCode::SERVICE_UNAVAILABLE); // MODEL_UNAVAILABLE
-//! ```
+//! A gateway's error path is three lines: [`normalize_response`], log the error (its text is
+//! redacted), and answer with [`NormalizedError::to_http_response`].
 
 use crate::error::NormalizedError;
 use crate::normalize::Normalizer;

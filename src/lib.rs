@@ -85,7 +85,8 @@ pub use table::{Style, reason};
 pub use transport::transport_failure;
 pub use wire::{WireBody, WireFormat};
 
-/// The README's examples, compiled and run as doctests.
+/// The README's examples, compiled and run as doctests (`cargo test --all-features`: some use the
+/// integrations).
 #[doc = include_str!("../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "axum", feature = "futures", feature = "reqwest"))]
 pub struct ReadmeDoctests;

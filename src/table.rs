@@ -40,12 +40,27 @@ pub struct StyleTable {
 }
 
 impl StyleTable {
-    /// Where `field` is read, in order.
+    /// Where `field` is read, in order: the first location that yields a value wins.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{Field, Style};
+    ///
+    /// let paths: Vec<String> = Style::MoltbotDen.table().locations(Field::RetryAfter).iter().map(|l| l.path()).collect();
+    /// assert_eq!(paths.first().map(String::as_str), Some("header:retry-after-ms|ms"));
+    /// assert_eq!(paths.last().map(String::as_str), Some("error.retry_after"));
+    /// ```
     pub fn locations(&self, field: Field) -> &'static [Location] {
         self.fields[field as usize]
     }
 
     /// The generic reading, used when no style is given or recognized.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::table::StyleTable;
+    ///
+    /// let generic = StyleTable::generic();
+    /// assert_eq!((generic.style, generic.wire), (None, "generic"));
+    /// ```
     pub fn generic() -> &'static StyleTable {
         &GENERIC
     }
@@ -87,6 +102,14 @@ pub enum Location {
 
 impl Location {
     /// The location as the tables write it: `error.message`, `header:x-request-id|number`.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{Field, Style};
+    ///
+    /// let first = Style::ModelBridge.table().locations(Field::Message)[0];
+    /// assert_eq!(first.path(), "error.message");
+    /// assert!(first.transforms().is_empty());
+    /// ```
     pub fn path(self) -> String {
         let join = |p: &[&str]| p.join(".");
         let (mut s, then) = match self {
@@ -118,7 +141,7 @@ impl Location {
         s
     }
 
-    /// The transforms applied to the value.
+    /// The transforms applied to the value, in order (see [`Location::path`]).
     pub fn transforms(self) -> &'static [Transform] {
         match self {
             Location::Body { then, .. }
@@ -308,6 +331,18 @@ pub enum Op {
 
 impl Condition {
     /// Whether only the HTTP status is tested: the rule is a fallback by status.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::{Field, Style};
+    ///
+    /// let rules = Style::ModelBridge.table().rules;
+    /// let spending = rules.iter().find(|r| r.name == "spending_limit_exceeded").expect("a rule");
+    /// assert!(!spending.when.is_status_only());
+    /// assert_eq!(spending.when.equals(Field::Code), ["spending_limit_exceeded"]);
+    /// let fallback = rules.last().expect("rules");
+    /// assert!(fallback.when.is_status_only() && !fallback.when.status().is_empty());
+    /// assert!(fallback.when.statuses(Field::Code).is_empty() && fallback.when.phrases().next().is_none());
+    /// ```
     pub fn is_status_only(&self) -> bool {
         matches!(self.tests, [Test { subject: Subject::Status, .. }])
     }
@@ -377,6 +412,13 @@ pub enum StatusPattern {
 
 impl StatusPattern {
     /// Whether `status` matches.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::table::StatusPattern;
+    ///
+    /// assert!(StatusPattern::Class(5).matches(503) && !StatusPattern::Exact(500).matches(503));
+    /// assert_eq!(StatusPattern::Class(4).to_string(), "4xx");
+    /// ```
     pub fn matches(self, status: u16) -> bool {
         match self {
             StatusPattern::Exact(s) => s == status,
@@ -427,6 +469,14 @@ pub(crate) struct SecretPattern {
 }
 
 /// All style tables, in the order of [`Style`]'s variants, then the generic one.
+///
+/// ```
+/// use llm_error_taxonomy::{table, Style};
+/// use strum::IntoEnumIterator;
+///
+/// assert_eq!(table::all().count(), Style::iter().count() + 1);
+/// assert!(table::all().all(|t| !t.rules.is_empty()));
+/// ```
 pub fn all() -> impl Iterator<Item = &'static StyleTable> {
     use strum::IntoEnumIterator;
     Style::iter().map(Style::table).chain(std::iter::once(&GENERIC))
