@@ -1850,7 +1850,8 @@ fn status_list(items: &[StatusPattern]) -> String {
 /// A condition in words, as rustdoc and the generated docs show it.
 pub fn condition_text(c: &Condition) -> String {
     fn joined<T: fmt::Display>(items: &[T], quote: bool, sep: &str) -> String {
-        let parts: Vec<String> = items.iter().map(|i| if quote { code_span(&i.to_string()) } else { i.to_string() }).collect();
+        let parts: Vec<String> =
+            items.iter().map(|i| if quote { code_span(&i.to_string()) } else { i.to_string() }).collect();
         parts.join(sep)
     }
     let status = c.get("status").map(|t| ("status", t));
