@@ -92,10 +92,15 @@ impl NormalizedError {
     /// assert_eq!(reply.body(), err.to_json().as_bytes());
     /// ```
     pub fn to_http_response(&self) -> Response<Vec<u8>> {
-        let mut response = Response::new(self.to_json().into_bytes());
+        self.to_http_response_in(crate::WireFormat::ModelRoute)
+    }
+
+    /// The client's response with `body` of `content_type`: the code's status and headers.
+    pub(crate) fn http_response_with(&self, body: String, content_type: &'static str) -> Response<Vec<u8>> {
+        let mut response = Response::new(body.into_bytes());
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         // Obeyed by the OpenAI and Anthropic SDKs before their own rules.
         headers.insert(
             "x-should-retry",

@@ -765,10 +765,7 @@ impl StreamReader {
 
     /// The detail that records where in the stream the error happened.
     fn stream_detail(&self, code: &str) -> Detail {
-        let phase = self.phase();
-        Detail::new(code)
-            .with_figure("phase", phase.as_str())
-            .with_figure("partial_output", phase == StreamPhase::MidStream)
+        phase_detail(code, self.phase())
     }
 
     /// A `GENERATION_FAILED` error the reader makes itself, with the response's request id.
@@ -800,6 +797,15 @@ impl StreamReader {
         self.data = Vec::new();
         StreamError { error, phase: self.phase(), events: self.events }
     }
+}
+
+/// The details entry of an error the crate makes for a broken stream or connection: `code`,
+/// with the phase and whether output had gone out, which [`NormalizedError::stream_phase`] and
+/// the retry advice read back.
+pub(crate) fn phase_detail(code: &str, phase: StreamPhase) -> Detail {
+    Detail::new(code)
+        .with_figure("phase", phase.as_str())
+        .with_figure("partial_output", phase == StreamPhase::MidStream)
 }
 
 impl Normalizer {

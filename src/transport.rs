@@ -6,9 +6,9 @@
 //! in the first details entry (with the phase and the failure's name), and a message.
 
 use crate::code::TransportFailure;
-use crate::error::{Detail, NormalizedError, Upstream};
+use crate::error::{NormalizedError, Upstream};
 use crate::normalize::Normalizer;
-use crate::stream::{StreamError, StreamPhase};
+use crate::stream::{StreamError, StreamPhase, phase_detail};
 use crate::table::Style;
 
 impl Normalizer {
@@ -45,10 +45,7 @@ impl Normalizer {
         } else {
             StreamPhase::BeforeFirstToken
         };
-        let detail = Detail::new(failure.reason())
-            .with_figure("failure", failure.as_str())
-            .with_figure("phase", phase.as_str())
-            .with_figure("partial_output", phase == StreamPhase::MidStream);
+        let detail = phase_detail(failure.reason(), phase).with_figure("failure", failure.as_str());
         let mut error = NormalizedError::new(failure.code());
         error.message = failure.message().to_owned();
         error.details.push(detail);

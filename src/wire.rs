@@ -19,8 +19,7 @@
 //! them), `Retry-After` when the delay is known and the request id.
 
 use crate::error::NormalizedError;
-use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Response};
+use http::Response;
 use serde::Serialize;
 
 /// A client-facing error format.
@@ -125,12 +124,7 @@ impl NormalizedError {
     /// assert_eq!(reply.headers()["x-should-retry"], "false");
     /// ```
     pub fn to_http_response_in(&self, format: WireFormat) -> Response<Vec<u8>> {
-        let mut response = self.to_http_response();
-        if format != WireFormat::ModelRoute {
-            *response.body_mut() = self.to_json_in(format).into_bytes();
-        }
-        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-        response
+        self.http_response_with(self.to_json_in(format), format.content_type())
     }
 
     /// The error as one server-sent event in `format`, for a stream whose `200 OK` has already

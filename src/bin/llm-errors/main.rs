@@ -318,7 +318,7 @@ fn parse_format(name: &str) -> Result<WireFormat, Failure> {
 }
 
 /// The file operand of a command: at most one, `-` or none for standard input.
-fn file_operand<'a>(file: &mut Option<&'a str>, operand: &'a str) -> Result<(), Failure> {
+pub fn file_operand<'a>(file: &mut Option<&'a str>, operand: &'a str) -> Result<(), Failure> {
     match file {
         None => {
             *file = Some(operand);

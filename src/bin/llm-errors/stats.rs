@@ -1,7 +1,7 @@
 //! `llm-errors stats`: a JSONL log's errors counted by style and code.
 
 use crate::args::{Arg, Args};
-use crate::{Failure, each_line, for_stderr, parse_case, write_out};
+use crate::{Failure, each_line, file_operand, for_stderr, parse_case, write_out};
 use llm_error_taxonomy::{ErrorCode, NormalizedError, Normalizer, Style};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -104,8 +104,7 @@ pub fn command(args: &[String]) -> Result<(), Failure> {
         match arg {
             Arg::Flag("--json") => json = true,
             Arg::Flag(other) => return Err(Failure::usage(format!("unknown option {other:?} for stats"))),
-            Arg::Operand(path) if file.is_none() => file = Some(path),
-            Arg::Operand(extra) => return Err(Failure::usage(format!("unexpected argument {extra:?}: give one FILE"))),
+            Arg::Operand(path) => file_operand(&mut file, path)?,
         }
     }
     let normalizer = Normalizer::new();
