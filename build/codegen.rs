@@ -1874,6 +1874,11 @@ pub fn condition_text(c: &Condition) -> String {
 }
 
 fn code_doc(t: &Taxonomy, c: &CodeRow) -> String {
+    code_doc_for(t, c, &|_| true)
+}
+
+/// [`code_doc`], listing the upstream errors of the styles `shown` keeps.
+fn code_doc_for(t: &Taxonomy, c: &CodeRow, shown: &dyn Fn(&StyleFile) -> bool) -> String {
     let mut doc = String::new();
     let _ = writeln!(doc, "{}", c.description);
     let _ = writeln!(doc);
@@ -1885,7 +1890,7 @@ fn code_doc(t: &Taxonomy, c: &CodeRow) -> String {
         c.action
     );
     let mut sources = Vec::new();
-    for style in t.styles.iter().chain(std::iter::once(&t.generic)) {
+    for style in t.styles.iter().chain(std::iter::once(&t.generic)).filter(|s| shown(s)) {
         for rule in &style.rules {
             if rule.then.code == c.code && !rule.when.is_status_only() {
                 sources.push(format!("- {}: {}", style.name, condition_text(&rule.when)));
@@ -2535,6 +2540,12 @@ fn emit_reasons(o: &mut String, t: &Taxonomy) {
     for extra in EXTRA_REASONS {
         reasons.entry(extra.0).or_default();
     }
+    let all: Vec<String> = reasons.keys().map(|r| format!("{r:?}")).collect();
+    let _ = writeln!(
+        o,
+        "    /// Every reason, sorted: those of the tables and the crate's own.\n    pub const ALL: &[&str] = &[{}];",
+        all.join(", ")
+    );
     for (r, users) in reasons {
         let doc = EXTRA_REASONS.iter().find(|e| e.0 == r).map_or_else(
             || {
@@ -2621,7 +2632,7 @@ pub fn run(taxonomy: &Path, out_dir: &Path) -> Result<Taxonomy, String> {
     let readme = std::fs::read_to_string(taxonomy.join("README.md"))
         .map_err(|e| format!("taxonomy/README.md: cannot read: {e}"))?;
     for (name, text) in docs::render_all(&t, &readme)? {
-        write(name, text)?;
+        write(&name, text)?;
     }
     Ok(t)
 }

@@ -27,6 +27,12 @@
 //! Every output is deterministic: no timestamps, no paths, the same bytes for the same tables.
 //! The `llm-errors docs [--format markdown|json|openapi] [--out PATH]` command prints them.
 //!
+//! The Markdown page is the crate's reference: it shows every style with its table file and the
+//! seed lines its rules cite. A gateway publishes [`Page`] instead, under its own product name:
+//! the same codes, sections and policy, only the providers whose documentation is public, each
+//! rule linked to that documentation, and no word about the crate
+//! (`llm-errors docs --product NAME [--base-url URL] [--skip SECTION]...`).
+//!
 //! ```
 //! use llm_error_taxonomy::docs::{render, Format};
 //!
@@ -111,4 +117,187 @@ pub fn render(format: Format) -> &'static str {
         Format::Json => JSON,
         Format::OpenApi => OPENAPI,
     }
+}
+
+include!(concat!(env!("OUT_DIR"), "/page.rs"));
+
+/// The error page a gateway publishes for its users, under its own name.
+///
+/// It holds the code table and every [`Section`] the gateway does not [`skip`](Page::skip). The
+/// upstream mappings list the providers whose documentation is public, each rule linking the page
+/// it follows; nothing on it names the crate, its files or other gateways' products. A link to a
+/// section left out becomes plain text.
+///
+/// ```
+/// use llm_error_taxonomy::docs::{Page, Section};
+///
+/// let page = Page::new("Acme AI")?
+///     .base_url("https://api.acme.example/v1")?
+///     .skip(Section::Redaction)
+///     .render();
+/// assert!(page.starts_with("# Acme AI error codes\n"));
+/// assert!(page.contains("<https://api.acme.example/v1>"));
+/// assert!(page.contains("## Classification policy") && !page.contains("## Redaction"));
+/// assert!(page.contains("<https://docs.anthropic.com/en/api/errors>"));
+/// # Ok::<(), llm_error_taxonomy::docs::PageError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    product: String,
+    base_url: Option<String>,
+    skip: Vec<Section>,
+}
+
+/// Why a [`Page`] cannot be made with a name or URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PageError {
+    /// The product name is empty or only white space.
+    #[error("the product name is empty")]
+    EmptyProduct,
+    /// The product name holds a control character, a line break among them.
+    #[error("the product name holds a control character")]
+    ControlInProduct,
+    /// The base URL is not an absolute `http` or `https` URL with a host, or holds white space,
+    /// a control character, `<` or `>`.
+    #[error("the base URL {0:?} is not an http:// or https:// URL")]
+    BaseUrl(String),
+}
+
+impl Page {
+    /// A page for `product`, with every section. The name is shown as written, Markdown's
+    /// special characters escaped.
+    pub fn new(product: &str) -> Result<Page, PageError> {
+        let product = product.trim();
+        if product.is_empty() {
+            return Err(PageError::EmptyProduct);
+        }
+        if product.chars().any(char::is_control) {
+            return Err(PageError::ControlInProduct);
+        }
+        Ok(Page { product: product.to_owned(), base_url: None, skip: Vec::new() })
+    }
+
+    /// Names the API's base URL in the introduction.
+    ///
+    /// ```
+    /// use llm_error_taxonomy::docs::{Page, PageError};
+    ///
+    /// assert!(Page::new("Acme")?.base_url("https://api.acme.example").is_ok());
+    /// assert_eq!(
+    ///     Page::new("Acme")?.base_url("api.acme.example"),
+    ///     Err(PageError::BaseUrl("api.acme.example".into()))
+    /// );
+    /// # Ok::<(), PageError>(())
+    /// ```
+    pub fn base_url(mut self, url: &str) -> Result<Page, PageError> {
+        let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+        let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>');
+        match host {
+            Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !url.contains(bad) => {
+                self.base_url = Some(url.to_owned());
+                Ok(self)
+            }
+            _ => Err(PageError::BaseUrl(url.to_owned())),
+        }
+    }
+
+    /// Leaves `section` out.
+    pub fn skip(mut self, section: Section) -> Page {
+        if !self.skip.contains(&section) {
+            self.skip.push(section);
+        }
+        self
+    }
+
+    /// The page, as Markdown ending with a newline. The same options give the same bytes.
+    pub fn render(&self) -> String {
+        let product = escape_markdown(&self.product);
+        let mut intro = INTRO;
+        let last = intro.trim_end().rfind("\n\n").map_or(intro.len(), |i| i + 1);
+        if self.base_url.is_none() {
+            intro = &intro[..last];
+        }
+        let mut page = intro.replace(PRODUCT, &product).replace(BASE_URL, self.base_url.as_deref().unwrap_or(""));
+        page.push('\n');
+        let sections: Vec<Section> = Section::iter().filter(|s| !self.skip.contains(s)).collect();
+        page.push_str("- [The codes](#the-codes)\n");
+        for s in &sections {
+            page.push_str(&format!("- [{}](#{})\n", s.heading(), slug(s.heading())));
+        }
+        page.push('\n');
+        page.push_str(CODES);
+        for s in &sections {
+            page.push_str(s.text());
+        }
+        unlink_missing(&page)
+    }
+}
+
+use strum::IntoEnumIterator as _;
+
+/// `text` with Markdown's special characters escaped by a backslash.
+fn escape_markdown(text: &str) -> String {
+    let mut o = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '!' | '&') {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o
+}
+
+/// The anchor a Markdown renderer gives a heading (GitHub's rule): lowercase, punctuation other
+/// than `-` and `_` removed, spaces as `-`.
+fn slug(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors `page` defines: its headings' and its `<a id="...">` elements'.
+fn anchors(page: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for line in page.lines() {
+        if let Some(heading) = line.strip_prefix('#') {
+            found.push(slug(heading.trim_start_matches('#').trim()));
+        }
+    }
+    let mut rest = page;
+    while let Some(i) = rest.find("<a id=\"") {
+        rest = &rest[i + 7..];
+        if let Some(end) = rest.find('"') {
+            found.push(rest[..end].to_owned());
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+/// `page` with every link to an anchor it does not define, `[text](#anchor)`, made plain text.
+fn unlink_missing(page: &str) -> String {
+    let defined = anchors(page);
+    let mut out = String::with_capacity(page.len());
+    let mut rest = page;
+    while let Some(i) = rest.find("](#") {
+        let after = &rest[i + 3..];
+        let Some(end) = after.find(')') else { break };
+        let head = &rest[..i];
+        match head.rfind('[') {
+            Some(open) if defined.binary_search_by(|a| a.as_str().cmp(&after[..end])).is_err() => {
+                out.push_str(&head[..open]);
+                out.push_str(&head[open + 1..]);
+            }
+            _ => out.push_str(&rest[..i + 3 + end + 1]),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }

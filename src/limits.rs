@@ -20,7 +20,8 @@ use std::time::Duration;
 ///   copied at all.
 /// - **What is emitted is bounded by the limits alone:** at most `max_details` details, each
 ///   string within `max_message_bytes` or `max_field_bytes`, and a delay within
-///   `max_retry_after`, whatever the input's size.
+///   `max_retry_after`, whatever the input's size. The crate's own words (reasons such as
+///   `GATEWAY_LAYER`, field and style names) are not upstream text and are never cut.
 ///
 /// `tests/bounds.rs` measures the first two by counting allocations for 1 KiB and 1 MiB
 /// inputs of several shapes; `tests/adversarial.rs` and the fuzz targets in `fuzz/` check the

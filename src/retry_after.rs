@@ -215,7 +215,9 @@ pub(crate) fn parse_http_date(s: &str) -> Option<u64> {
             let (h, m, sec) = clock_time(t.as_bytes())?;
             unix(digits(y.as_bytes())?, month(mon.as_bytes())?, digits(d.as_bytes())?, h, m, sec)
         }
-        // RFC 850: a two-digit year is this century's when not more than 50 years ahead.
+        // RFC 850: a two-digit year below 70 is 20yy, else 19yy. (RFC 9110's rule, the most
+        // recent year with those digits when more than 50 years ahead, differs only for dates
+        // decades away, which no retry delay is.)
         [wd, date, t, "GMT"] if wd.ends_with(',') && date.len() == 9 => {
             let b = date.as_bytes();
             if b[2] != b'-' || b[6] != b'-' {
@@ -290,6 +292,44 @@ mod tests {
         assert_eq!(parse_http_date("Wed, 31 Dec 2025 23:59:60 GMT"), Some(1_767_225_600));
     }
 
+    /// Each part of each form is checked on its own: one wrong part rejects the date.
+    #[test]
+    fn http_dates_with_one_part_wrong() {
+        let rejected = [
+            // IMF-fixdate: a three-letter day name and a comma, a two-digit day, a four-digit year.
+            "Sunday, 06 Nov 1994 08:49:37 GMT",
+            "Sun 06 Nov 1994 08:49:37 GMT",
+            "Sun., 06 Nov 1994 08:49:37 GMT",
+            "Sun, 6 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 94 08:49:37 GMT",
+            "Sun, 06 Nov 01994 08:49:37 GMT",
+            // The time: two digits each, colons between, eight bytes.
+            "Sun, 06 Nov 1994 08-49:37 GMT",
+            "Sun, 06 Nov 1994 08:49-37 GMT",
+            "Sun, 06 Nov 1994 8:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:370 GMT",
+            // RFC 850: a comma after the day name, `dd-Mon-yy`.
+            "Sunday 06-Nov-94 08:49:37 GMT",
+            "Sunday, 06/Nov-94 08:49:37 GMT",
+            "Sunday, 06-Nov/94 08:49:37 GMT",
+            "Sunday, 6-Nov-94 08:49:37 GMT",
+            "Sunday, 06-Nov-1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49-37 GMT",
+            // asctime: a three-letter day name, a one- or two-digit day, a four-digit year.
+            "Sunday Nov  6 08:49:37 1994",
+            "Sun Nov 006 08:49:37 1994",
+            "Sun Nov  6 08:49:37 94",
+            "Sun Nov  6 08-49:37 1994",
+        ];
+        for date in rejected {
+            assert_eq!(parse_http_date(date), None, "{date}");
+        }
+        assert_eq!(parse_http_date("Sun Nov 06 08:49:37 1994"), Some(784_111_777), "a two-digit asctime day");
+        // The two-digit year's pivot: 69 is 2069, 70 is 1970.
+        assert_eq!(parse_http_date("Thursday, 01-Jan-70 00:00:00 GMT"), Some(0));
+        assert_eq!(parse_http_date("Tuesday, 01-Jan-69 00:00:00 GMT"), Some(3_124_224_000));
+    }
+
     #[test]
     fn rfc3339_times() {
         assert_eq!(parse_rfc3339("1994-11-06T08:49:37Z"), Some(784_111_777.0));
@@ -297,6 +337,21 @@ mod tests {
         assert_eq!(parse_rfc3339("1994-11-06T08:49:37.5Z"), Some(784_111_777.5));
         assert_eq!(parse_rfc3339("1994-02-30T08:49:37Z"), None);
         assert_eq!(parse_rfc3339("soon"), None);
+        // A fraction adds to the second, before the offset applies.
+        assert_eq!(parse_rfc3339("1994-11-06T09:49:37.25+01:00"), Some(784_111_777.25));
+        assert_eq!(parse_rfc3339("1994-11-06 08:49:37z"), Some(784_111_777.0));
+        for wrong in [
+            "1994-11-06T08:49:37",
+            "1994/11-06T08:49:37Z",
+            "1994-11/06T08:49:37Z",
+            "1994-11-06X08:49:37Z",
+            "1994-11-06T08-49:37Z",
+            "1994-11-06T08:49:37.Z",
+            "1994-11-06T08:49:37+0100",
+            "1994-11-06T08:49:37+01:0x",
+        ] {
+            assert_eq!(parse_rfc3339(wrong), None, "{wrong}");
+        }
     }
 
     #[test]

@@ -272,6 +272,13 @@ fn bad_arguments_give_one_line_naming_the_problem() {
         (vec!["styles", "extra"], "extra"),
         (vec!["help", "nosuch"], "nosuch"),
         (vec!["docs", "--format=nosuch"], "nosuch"),
+        (vec!["docs", "--product", "Acme", "--skip", "policy,nosuch"], "nosuch"),
+        (vec!["docs", "--base-url", "https://api.acme.example"], "--product"),
+        (vec!["docs", "--skip", "policy"], "--product"),
+        (vec!["docs", "--product", "Acme", "--format", "json"], "--format json"),
+        (vec!["docs", "--product", "Acme", "--base-url", "ftp://acme.example"], "ftp://acme.example"),
+        (vec!["docs", "--product", " "], "product name is empty"),
+        (vec!["docs", "--product"], "--product"),
     ];
     for (args, names) in cases {
         let out = run(&args, None);
@@ -453,7 +460,7 @@ fn every_command_has_its_help() {
         ("stats", &["--json"]),
         ("codes", &["--json"]),
         ("styles", &["--json"]),
-        ("docs", &["--format", "--out"]),
+        ("docs", &["--format", "--out", "--product", "--base-url", "--skip"]),
     ];
     let top = stdout(&run(&["--help"], None));
     for (command, options) in commands {
@@ -616,4 +623,33 @@ fn stats_counts_codes_by_style() {
     let v: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
     assert_eq!([&v["all"]["errors"], &v["no_failure"], &v["problems"], &v["bad_lines"]], [1, 1, 1, 1]);
     assert!(stderr(&out).contains("line 2: not JSON"), "{}", stderr(&out));
+}
+
+#[test]
+fn docs_renders_the_published_page() {
+    let out = run(
+        &[
+            "docs",
+            "--product=Acme AI",
+            "--base-url",
+            "https://api.acme.example/v1",
+            "--skip",
+            "policy,redaction",
+            "--skip=formats",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = llm_error_taxonomy::docs::Page::new("Acme AI")
+        .and_then(|p| p.base_url("https://api.acme.example/v1"))
+        .expect("a valid page")
+        .skip(llm_error_taxonomy::docs::Section::Policy)
+        .skip(llm_error_taxonomy::docs::Section::Redaction)
+        .skip(llm_error_taxonomy::docs::Section::Formats)
+        .render();
+    assert_eq!(stdout(&out), page, "the command prints the library's page");
+    assert!(page.starts_with("# Acme AI error codes\n") && !page.contains("## Redaction"), "{page}");
+    // Without --product, docs prints the crate's own reference page.
+    let reference = run(&["docs"], None);
+    assert_eq!(stdout(&reference), llm_error_taxonomy::docs::render(llm_error_taxonomy::docs::Format::Markdown));
 }

@@ -1,7 +1,7 @@
 //! `llm-errors`: normalize upstream LLM error responses from the command line.
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use llm_error_taxonomy::docs::{self, Format};
+use llm_error_taxonomy::docs::{self, Format, Page, Section};
 use llm_error_taxonomy::{ErrorCode, NormalizedError, Normalizer, Style, WireFormat, redact};
 use serde::Serialize;
 use std::io::{self, BufRead, Write};
@@ -85,10 +85,17 @@ a JSON array.";
 
 const DOCS_HELP: &str = "\
 usage: llm-errors docs [--format markdown|json|openapi] [--out PATH]
+       llm-errors docs --product NAME [--base-url URL] [--skip SECTION]... [--out PATH]
 
-Prints the error documentation rendered from the tables: the Markdown page
+Prints the error documentation rendered from the tables: the crate's reference page
 (docs/errors.md, the default), the whole taxonomy as JSON, or OpenAPI 3.1 components;
---out PATH writes it to PATH instead.";
+--out PATH writes it to PATH instead.
+
+With --product, prints the page a gateway publishes for its users under that name: the
+same codes and policy, the providers whose documentation is public with each rule linked
+to it, and nothing about this tool. --base-url names the API's base URL in the
+introduction. --skip leaves a section out (repeat it, or list sections with commas): body,
+retrying, each-code, upstream, transport, policy, redaction, formats.";
 
 /// The help of a command, by its name.
 fn help_of(command: &str) -> Option<&'static str> {
@@ -623,25 +630,61 @@ fn headline(description: &str) -> &str {
 }
 
 fn docs_command(args: &[String]) -> Result<(), Failure> {
-    let mut format = Format::Markdown;
+    let mut format = None;
     let mut out = None;
+    let mut product = None;
+    let mut base_url = None;
+    let mut skip = Vec::new();
     let mut it = Args::new(args);
     while let Some(arg) = it.next()? {
         match arg {
             Arg::Flag(flag @ ("--format" | "-f")) => {
                 let name = it.value(flag)?;
-                format = Format::from_str(name).map_err(|_| {
+                format = Some(Format::from_str(name).map_err(|_| {
                     let names: Vec<&str> = Format::iter().map(Format::as_str).collect();
                     Failure::usage(format!("unknown format {name:?}; expected one of: {}", names.join(", ")))
-                })?;
+                })?);
             }
             Arg::Flag(flag @ ("--out" | "-o")) => out = Some(it.value(flag)?),
+            Arg::Flag(flag @ "--product") => product = Some(it.value(flag)?),
+            Arg::Flag(flag @ "--base-url") => base_url = Some(it.value(flag)?),
+            Arg::Flag(flag @ "--skip") => {
+                for name in it.value(flag)?.split(',') {
+                    skip.push(Section::from_str(name.trim()).map_err(|_| {
+                        let names: Vec<&str> = Section::iter().map(<&str>::from).collect();
+                        Failure::usage(format!("unknown section {name:?}; expected one of: {}", names.join(", ")))
+                    })?);
+                }
+            }
             Arg::Flag(other) | Arg::Operand(other) => {
                 return Err(Failure::usage(format!("unexpected argument {other:?} for docs")));
             }
         }
     }
-    let text = docs::render(format);
+    let page;
+    let text = match product {
+        Some(product) => {
+            if let Some(format) = format.filter(|f| *f != Format::Markdown) {
+                return Err(Failure::usage(format!(
+                    "--product renders the Markdown page; --format {format} takes no --product"
+                )));
+            }
+            let bad = |e: docs::PageError| Failure::usage(format!("{e}"));
+            let mut p = Page::new(product).map_err(bad)?;
+            if let Some(url) = base_url {
+                p = p.base_url(url).map_err(bad)?;
+            }
+            page = skip.into_iter().fold(p, Page::skip).render();
+            page.as_str()
+        }
+        None => {
+            if base_url.is_some() || !skip.is_empty() {
+                let flag = if base_url.is_some() { "--base-url" } else { "--skip" };
+                return Err(Failure::usage(format!("{flag} shapes the published page; give it a --product NAME")));
+            }
+            docs::render(format.unwrap_or_default())
+        }
+    };
     match out {
         Some(path) => std::fs::write(path, text).map_err(|e| Failure::input(format!("cannot write {path}: {e}"))),
         None => write_out(text.strip_suffix('\n').unwrap_or(text)),
