@@ -2569,33 +2569,63 @@ pub const EXTRA_REASONS: &[(&str, &str)] = &[
     ("GATEWAY_LAYER", "The gateway's own layer of an error that carries the upstream provider's error inside it."),
 ];
 
-/// The `stream` sections as statics, and `stream_spec` to find a table's.
+/// The words a payload must hold for a stream section to find an error or the stream's end in it:
+/// the first word of each key it probes for an error, of each value it compares and of each
+/// finish reason it knows. A key or string holding one of them begins with it, right after its
+/// opening quote, unless written with a `\u` escape. `None` when a needle begins with no word
+/// (every payload must then be read).
+pub fn stream_triggers(s: &StreamSection) -> Option<Vec<&str>> {
+    let keys = s.error_paths.iter().filter_map(|p| p.rsplit('.').find(|k| *k != "*"));
+    let values = s.error_values.iter().filter_map(|v| v.split_once('=')).map(|(_, v)| v);
+    let reasons = s.error_finish_reasons.iter().chain(&s.done_finish_reasons).map(String::as_str);
+    let mut words = BTreeSet::new();
+    for needle in keys.chain(values).chain(reasons) {
+        let end = needle.bytes().position(|b| !is_word_byte(b)).unwrap_or(needle.len());
+        if end == 0 {
+            return None;
+        }
+        words.insert(&needle[..end]);
+    }
+    Some(words.into_iter().collect())
+}
+
+/// A byte of a word (ASCII), for [`stream_triggers`].
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The `stream` sections as statics, and `stream_set` to find what a reader of a style reads:
+/// the generic section and the style's own (every style's, when the style is to be recognized).
 fn emit_streams(o: &mut String, t: &Taxonomy, paths: &BodyPaths) {
     let effective: Vec<StyleFile> = t.styles.iter().map(|s| t.effective(s)).collect();
-    let tables = effective.iter().map(|s| (s, Some(s.name.as_str()))).chain(std::iter::once((&t.generic, None)));
-    let mut arms = Vec::new();
-    for (style, variant) in tables {
-        let pattern = variant.map_or("None".to_owned(), |v| format!("Some(Style::{v})"));
-        let Some(s) = &style.stream else {
-            arms.push(format!("        {pattern} => None,"));
-            continue;
-        };
-        let ident = format!("{}_STREAM", style.style.to_ascii_uppercase());
+    let ident = |style: &StyleFile| format!("{}_STREAM", style.style.to_ascii_uppercase());
+    let probe = |p: &str| {
+        let spelled = probe_path(p).unwrap_or_default();
+        paths.probes.iter().position(|q| *q == spelled).unwrap_or(usize::MAX)
+    };
+    let probes = |list: &[String]| {
+        let items: Vec<String> = list.iter().map(|p| format!("{} /* {p} */", probe(p))).collect();
+        format!("&[{}]", items.join(", "))
+    };
+    // Each section once, named after the style that declares it; a style that inherits its
+    // parent's reads the parent's.
+    let mut sections: Vec<(&StyleFile, &StreamSection)> = Vec::new();
+    for st in std::iter::once(&t.generic).chain(&t.styles) {
+        if let Some(section) = &st.stream
+            && !sections.iter().any(|(_, s)| *s == section)
+        {
+            sections.push((st, section));
+        }
+    }
+    let mut holder: BTreeMap<&str, usize> = BTreeMap::new();
+    for st in std::iter::once(&t.generic).chain(&effective) {
+        if let Some(i) = st.stream.as_ref().and_then(|section| sections.iter().position(|(_, s)| *s == section)) {
+            holder.insert(&st.style, i);
+        }
+    }
+    for (style, s) in &sections {
         let _ = writeln!(o, "/// The `{}` stream facts: {}.", style.style, s.sources.join(", "));
-        let _ = writeln!(o, "static {ident}: crate::stream::StreamSpec = crate::stream::StreamSpec {{");
-        let _ = writeln!(o, "    done: {},", str_list(&s.done));
-        let _ = writeln!(o, "    end_events: {},", str_list(&s.end_events));
-        let _ = writeln!(o, "    error_events: {},", str_list(&s.error_events));
-        let _ = writeln!(o, "    output_events: {},", str_list(&s.output_events));
-        let _ = writeln!(o, "    error_fields: {},", str_list(&s.error_fields));
-        let probe = |p: &str| {
-            let spelled = probe_path(p).unwrap_or_default();
-            paths.probes.iter().position(|q| *q == spelled).unwrap_or(usize::MAX)
-        };
-        let probes = |list: &[String]| {
-            let items: Vec<String> = list.iter().map(|p| format!("{} /* {p} */", probe(p))).collect();
-            format!("&[{}]", items.join(", "))
-        };
+        let _ = writeln!(o, "static {}: crate::stream::StreamSpec = crate::stream::StreamSpec {{", ident(style));
         let _ = writeln!(o, "    error_paths: {},", probes(&s.error_paths));
         let values: Vec<String> = s
             .error_values
@@ -2608,12 +2638,79 @@ fn emit_streams(o: &mut String, t: &Taxonomy, paths: &BodyPaths) {
         let _ = writeln!(o, "    error_finish_reasons: {},", str_list(&s.error_finish_reasons));
         let _ = writeln!(o, "    done_finish_reasons: {},", str_list(&s.done_finish_reasons));
         let _ = writeln!(o, "    output: {},", probes(&s.output));
-        let _ = writeln!(o, "    status_comments: {},", str_list(&s.status_comments));
         o.push_str("};\n\n");
-        arms.push(format!("        {pattern} => Some(&{ident}),"));
     }
-    o.push_str("/// A table's `stream` section: a style's, or with `None` the generic reading's.\n");
-    o.push_str("pub(crate) fn stream_spec(style: Option<Style>) -> Option<&'static crate::stream::StreamSpec> {\n");
+    // A set: its sections, and the union of their lists that any one of them decides alone.
+    let set = |o: &mut String, name: &str, doc: &str, members: &[(&StyleFile, &StreamSection)]| {
+        let union = |f: &dyn Fn(&StreamSection) -> &Vec<String>| {
+            let all: BTreeSet<String> = members.iter().flat_map(|(_, s)| f(s).iter().cloned()).collect();
+            str_list(&all.into_iter().collect::<Vec<_>>())
+        };
+        let triggers: Option<BTreeSet<&str>> =
+            members.iter().map(|(_, s)| stream_triggers(s)).try_fold(BTreeSet::new(), |mut acc, words| {
+                acc.extend(words?);
+                Some(acc)
+            });
+        let specs: Vec<String> = members.iter().map(|(st, _)| format!("&{}", ident(st))).collect();
+        let _ = writeln!(o, "/// {doc}");
+        let _ = writeln!(o, "static {name}: crate::stream::StreamSet = crate::stream::StreamSet {{");
+        let _ = writeln!(o, "    specs: &[{}],", specs.join(", "));
+        let _ = writeln!(o, "    done: {},", union(&|s| &s.done));
+        let _ = writeln!(o, "    end_events: {},", union(&|s| &s.end_events));
+        let _ = writeln!(o, "    error_events: {},", union(&|s| &s.error_events));
+        let _ = writeln!(o, "    output_events: {},", union(&|s| &s.output_events));
+        let _ = writeln!(o, "    error_fields: {},", union(&|s| &s.error_fields));
+        let _ = writeln!(o, "    status_comments: {},", union(&|s| &s.status_comments));
+        match triggers {
+            Some(words) => {
+                // runs[b]..runs[b + 1] indexes the words that begin with byte b (all ASCII).
+                let words: Vec<&str> = words.into_iter().collect();
+                let runs: Vec<String> = (0..=128u8)
+                    .map(|b| words.iter().filter(|w| w.as_bytes()[0] < b || b == 128).count().to_string())
+                    .collect();
+                let _ = writeln!(
+                    o,
+                    "    triggers: &{words:?},\n    trigger_runs: [{}],\n    always_read: false,",
+                    runs.join(", ")
+                );
+            }
+            None => o.push_str("    triggers: &[],\n    trigger_runs: [0; 129],\n    always_read: true,\n"),
+        }
+        o.push_str("};\n\n");
+    };
+    let generic: Vec<(&StyleFile, &StreamSection)> =
+        holder.get(t.generic.style.as_str()).map(|&i| sections[i]).into_iter().collect();
+    let mut arms = Vec::new();
+    for style in &effective {
+        let mut members = generic.clone();
+        if let Some(&i) = holder.get(style.style.as_str())
+            && !members.contains(&sections[i])
+        {
+            members.push(sections[i]);
+        }
+        if members.len() == generic.len() {
+            arms.push(format!("        Some(Style::{}) => &GENERIC_STREAMS,", style.name));
+            continue;
+        }
+        let name = format!("{}_STREAMS", style.style.to_ascii_uppercase());
+        set(
+            o,
+            &name,
+            &format!("What a reader of `{}` streams reads: the generic section and its own.", style.style),
+            &members,
+        );
+        arms.push(format!("        Some(Style::{}) => &{name},", style.name));
+    }
+    set(
+        o,
+        "GENERIC_STREAMS",
+        "What a reader of a style with no stream section of its own reads: the generic section.",
+        &generic,
+    );
+    set(o, "ANY_STREAMS", "What a reader that recognizes each error's style reads: every section.", &sections);
+    arms.push("        None => &ANY_STREAMS,".to_owned());
+    o.push_str("/// What a stream reader of `style` reads (`None`: a style recognized from each error).\n");
+    o.push_str("pub(crate) fn stream_set(style: Option<Style>) -> &'static crate::stream::StreamSet {\n");
     o.push_str("    match style {\n");
     for arm in arms {
         let _ = writeln!(o, "{arm}");

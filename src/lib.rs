@@ -60,6 +60,7 @@ mod redact;
 mod reqwest;
 mod retry;
 mod retry_after;
+mod scan;
 mod stream;
 pub mod table;
 mod transport;

@@ -340,6 +340,8 @@ mod tests {
         // A fraction adds to the second, before the offset applies.
         assert_eq!(parse_rfc3339("1994-11-06T09:49:37.25+01:00"), Some(784_111_777.25));
         assert_eq!(parse_rfc3339("1994-11-06 08:49:37z"), Some(784_111_777.0));
+        assert_eq!(parse_rfc3339("1994-11-06T14:19:37+05:30"), Some(784_111_777.0), "minutes of an offset");
+        assert_eq!(parse_rfc3339("1994-11-06T03:19:37-05:30"), Some(784_111_777.0));
         for wrong in [
             "1994-11-06T08:49:37",
             "1994/11-06T08:49:37Z",

@@ -16,22 +16,17 @@ use crate::code::{ErrorCode, Field};
 use crate::error::{Detail, NormalizedError, Upstream};
 use crate::normalize::Normalizer;
 use crate::redact::clean;
-use crate::table::{Style, StyleTable, stream_spec};
+use crate::scan::{each2, find2};
+use crate::table::{Style, StyleTable, stream_set};
 use crate::view::View;
 use http::{HeaderMap, StatusCode};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use strum::IntoEnumIterator;
 
-/// A table's stream facts, compiled from its `stream` section.
+/// A table's stream facts that are read from a parsed payload, compiled from its `stream` section.
 #[derive(Debug)]
 pub(crate) struct StreamSpec {
-    pub done: &'static [&'static str],
-    pub end_events: &'static [&'static str],
-    pub error_events: &'static [&'static str],
-    pub output_events: &'static [&'static str],
-    pub error_fields: &'static [&'static str],
     /// Probes (indexes into `PROBES`) whose value, when not `null`, makes a payload an error.
     pub error_paths: &'static [usize],
     /// A probe and the string there that makes a payload an error.
@@ -42,8 +37,76 @@ pub(crate) struct StreamSpec {
     pub done_finish_reasons: &'static [&'static str],
     /// Probes of generated output: a value there that is not empty is output.
     pub output: &'static [usize],
+}
+
+/// What a reader reads: the stream sections of its style (the generic one first), and the union
+/// of their lists that any one section decides alone, compiled by the build step.
+#[derive(Debug)]
+pub(crate) struct StreamSet {
+    pub specs: &'static [&'static StreamSpec],
+    /// `data` payloads that end the stream, such as `[DONE]`.
+    pub done: &'static [&'static str],
+    /// Event names that end the stream, such as `message_stop`.
+    pub end_events: &'static [&'static str],
+    /// Event names whose data is an error.
+    pub error_events: &'static [&'static str],
+    /// Event names whose messages carry generated output.
+    pub output_events: &'static [&'static str],
+    /// SSE fields, besides `data`, whose value is an error object.
+    pub error_fields: &'static [&'static str],
     /// Comment prefixes followed by the event's HTTP status (`HTTP_STATUS/`).
     pub status_comments: &'static [&'static str],
+    /// Once output has been seen, a JSON payload needs reading only when a string in it begins
+    /// with one of these words (the build step's `stream_triggers`), or it holds a `\u` escape.
+    pub triggers: &'static [&'static str],
+    /// `trigger_runs[b]..trigger_runs[b + 1]` indexes the triggers that begin with the byte `b`
+    /// (every trigger is ASCII).
+    pub trigger_runs: [u8; 129],
+    /// Every JSON payload needs reading.
+    pub always_read: bool,
+}
+
+impl StreamSet {
+    /// Whether `data`, trimmed of white space, is one of the `done` payloads.
+    fn is_done_marker(&self, data: &[u8]) -> bool {
+        let trimmed = data.trim_ascii();
+        // Only a payload with Unicode white space (or a vertical tab) at an end, which
+        // `trim_ascii` leaves, needs the slower trim of `str`.
+        let unicode_edge = |b: Option<&u8>| b.is_some_and(|&b| !b.is_ascii() || b == 0x0B);
+        if unicode_edge(trimmed.first()) || unicode_edge(trimmed.last()) {
+            let text = std::str::from_utf8(data).map(str::trim);
+            return text.is_ok_and(|t| self.done.contains(&t));
+        }
+        self.done.iter().any(|d| d.as_bytes() == trimmed)
+    }
+
+    /// Whether a JSON payload, read after output has been seen, may hold an error or the stream's
+    /// end. Every key and string of a payload begins right after a quote, so one whose strings
+    /// begin with none of the trigger words holds neither, unless a `\u` escape spells a word
+    /// differently: a payload with one is read.
+    fn may_signal(&self, data: &[u8]) -> bool {
+        if self.always_read {
+            return true;
+        }
+        // An escaped quote counts as a quote: that only reads a payload more often.
+        for i in each2(data, b'"', b'\\') {
+            let after = &data[i + 1..];
+            if data[i] == b'\\' {
+                if after.first() == Some(&b'u') {
+                    return true;
+                }
+                continue;
+            }
+            let Some(&first) = after.first() else { continue };
+            let Some(run) = self.trigger_runs.get(usize::from(first)..=usize::from(first) + 1) else { continue };
+            let words = self.triggers.get(usize::from(run[0])..usize::from(run[1])).unwrap_or_default();
+            // Byte by byte: a slice comparison would call `memcmp`, and the words are short.
+            if words.iter().any(|t| t.len() <= after.len() && t.bytes().zip(after).all(|(a, &b)| a == b)) {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 /// The reason of a stream that ended without its terminator.
@@ -293,7 +356,7 @@ pub struct StreamReader {
     style: Option<Style>,
     status: StatusCode,
     headers: HeaderMap,
-    specs: Vec<&'static StreamSpec>,
+    set: &'static StreamSet,
     /// The current line, when it is split across chunks.
     line: Vec<u8>,
     /// Bytes of the current line were dropped (the event is oversized).
@@ -344,17 +407,12 @@ impl StreamReader {
     }
 
     fn with(normalizer: &Normalizer, style: Option<Style>, status: StatusCode, headers: &HeaderMap) -> Self {
-        let mut specs: Vec<&'static StreamSpec> = stream_spec(None).into_iter().collect();
-        match style {
-            Some(s) => specs.extend(stream_spec(Some(s))),
-            None => specs.extend(Style::iter().filter_map(|s| stream_spec(Some(s)))),
-        }
         StreamReader {
             normalizer: normalizer.clone(),
             style,
             status,
             headers: headers.clone(),
-            specs,
+            set: stream_set(style),
             line: Vec::new(),
             dropped_line: false,
             pending_cr: false,
@@ -401,11 +459,10 @@ impl StreamReader {
             }
         }
         while !rest.is_empty() {
-            let Some(i) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            let Some(i) = find2(rest, b'\n', b'\r') else {
                 self.line_part(rest);
                 break;
             };
-            self.line_part(&rest[..i]);
             let step = match (rest[i], rest.get(i + 1)) {
                 (b'\r', Some(b'\n')) => 2,
                 (b'\r', None) => {
@@ -414,8 +471,16 @@ impl StreamReader {
                 }
                 _ => 1,
             };
+            let line = &rest[..i];
             rest = &rest[i + step..];
-            if let Some(err) = self.end_line() {
+            // A line that arrived whole is read where it lies; one split across chunks was kept.
+            let found = if self.line.is_empty() && !self.dropped_line && !self.over_cap(line.len()) {
+                self.end_whole_line(line)
+            } else {
+                self.line_part(line);
+                self.end_line()
+            };
+            if let Some(err) = found {
                 return Some(err);
             }
         }
@@ -474,14 +539,17 @@ impl StreamReader {
         self.normalizer.limits().max_body_bytes
     }
 
+    /// Whether `more` bytes of line would take the current event over the limit.
+    fn over_cap(&self, more: usize) -> bool {
+        self.line.len() + self.data.len() + self.event.len() + self.bare.len() + more > self.cap()
+    }
+
     /// A piece of the current line, without line ends.
     fn line_part(&mut self, part: &[u8]) {
         if part.is_empty() {
             return;
         }
-        if !self.oversized
-            && self.line.len() + self.data.len() + self.event.len() + self.bare.len() + part.len() > self.cap()
-        {
+        if !self.oversized && self.over_cap(part.len()) {
             self.oversized = true;
             self.line = Vec::new();
             self.data = Vec::new();
@@ -496,11 +564,10 @@ impl StreamReader {
         }
     }
 
-    /// The current line has ended.
+    /// The current line, kept in `line` (or dropped), has ended.
     fn end_line(&mut self) -> Option<StreamError> {
-        let blank = self.line.is_empty() && !self.dropped_line;
-        self.dropped_line = false;
-        if blank {
+        let dropped = std::mem::take(&mut self.dropped_line);
+        if self.line.is_empty() && !dropped {
             self.first_line = false;
             return self.dispatch();
         }
@@ -509,19 +576,37 @@ impl StreamReader {
             return None;
         }
         let mut line = std::mem::take(&mut self.line);
+        let found = self.content_line(&line);
+        line.clear();
+        self.line = line;
+        found
+    }
+
+    /// A line has ended that arrived whole (nothing of it kept or dropped) and within the limit:
+    /// [`end_line`](Self::end_line) without the copy.
+    fn end_whole_line(&mut self, line: &[u8]) -> Option<StreamError> {
+        if line.is_empty() {
+            self.first_line = false;
+            return self.dispatch();
+        }
+        if self.oversized {
+            self.first_line = false;
+            return None;
+        }
+        self.content_line(line)
+    }
+
+    /// A line of the current event that is not blank.
+    fn content_line(&mut self, line: &[u8]) -> Option<StreamError> {
         if self.framing == Some(Framing::Ndjson) {
             // Each line is a whole event.
             self.first_line = false;
             self.data.clear();
-            self.data.extend_from_slice(line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line));
+            self.data.extend_from_slice(line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line));
             self.has_data = true;
-            line.clear();
-            self.line = line;
             return self.dispatch();
         }
-        self.field(&line);
-        line.clear();
-        self.line = line;
+        self.field(line);
         None
     }
 
@@ -589,10 +674,10 @@ impl StreamReader {
         if self.done {
             return None;
         }
-        if self.specs.iter().any(|s| s.output_events.contains(&name)) {
+        if self.set.output_events.contains(&name) {
             self.output_events += 1;
         }
-        if self.specs.iter().any(|s| s.end_events.contains(&name)) {
+        if self.set.end_events.contains(&name) {
             self.done = true;
         }
         None
@@ -614,7 +699,7 @@ impl StreamReader {
         if let Some(comment) = line.strip_prefix(b":") {
             // A comment that carries the event's status (DashScope's `:HTTP_STATUS/429`).
             let comment = comment.trim_ascii();
-            for prefix in self.specs.iter().flat_map(|s| s.status_comments.iter()) {
+            for prefix in self.set.status_comments {
                 if let Some(rest) = comment.strip_prefix(prefix.as_bytes())
                     && let Some(status) = std::str::from_utf8(rest).ok().and_then(|r| r.trim().parse::<u16>().ok())
                     && let Ok(status) = StatusCode::from_u16(status)
@@ -640,7 +725,7 @@ impl StreamReader {
                 self.event.clear();
                 self.event.extend_from_slice(value);
             }
-            name if self.specs.iter().any(|s| s.error_fields.iter().any(|f| f.as_bytes() == name)) => {
+            name if self.set.error_fields.iter().any(|f| f.as_bytes() == name) => {
                 // A field the tables name as an error (llama.cpp's `error:`) holds an error object.
                 self.event.clear();
                 self.event.extend_from_slice(b"error");
@@ -689,17 +774,16 @@ impl StreamReader {
     fn read_event(&mut self) -> Option<NormalizedError> {
         let name = std::str::from_utf8(&self.event).unwrap_or("");
         let data = &self.data;
-        let text = std::str::from_utf8(data).map(str::trim).ok();
-        if self.specs.iter().any(|s| text.is_some_and(|t| s.done.contains(&t))) {
+        if self.set.is_done_marker(data) {
             self.done = true;
             return None;
         }
-        if self.specs.iter().any(|s| s.error_events.contains(&name)) {
+        if self.set.error_events.contains(&name) {
             return Some(self.payload_error());
         }
         // An end event still carries what the generation ended with (Cohere's `message-end`
         // holds its error and finish reason): it is read like any other, then ends the stream.
-        if self.specs.iter().any(|s| s.end_events.contains(&name)) {
+        if self.set.end_events.contains(&name) {
             self.done = true;
         }
         let json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
@@ -710,11 +794,16 @@ impl StreamReader {
             }
             return None;
         }
+        // Once output has gone out, the phase is settled: only an error or the stream's end
+        // matters, and a payload that can hold neither need not be parsed.
+        if self.output_events > 0 && !self.set.may_signal(data) {
+            return None;
+        }
         let (caps, parsed) = match Captures::walk(data, self.normalizer.limits()) {
             Some((caps, parsed)) => (Some(caps), parsed),
             None => (None, false),
         };
-        let found = caps.as_ref().map(|c| Found::of(c, &self.specs)).unwrap_or_default();
+        let found = caps.as_ref().map(|c| Found::of(c, self.set.specs)).unwrap_or_default();
         if found.error {
             return Some(self.payload_error());
         }
@@ -890,7 +979,7 @@ mod tests {
                                    {"delta": {"content": "hi"}, "finish_reason": "error"}]}"#;
         let (caps, whole) = Captures::walk(data, r.normalizer.limits()).unwrap();
         assert!(whole);
-        let found = Found::of(&caps, &r.specs);
+        let found = Found::of(&caps, r.set.specs);
         assert!(!found.error);
         assert!(found.output);
         assert_eq!(found.finish_error, Some("error"));
@@ -910,5 +999,64 @@ mod tests {
         }
         assert_eq!(r.phase(), StreamPhase::BeforeFirstToken);
         assert_eq!(r.events(), 5);
+    }
+
+    const DELTA: &[u8] = b"data: {\"choices\": [{\"delta\": {\"content\": \"hi\"}, \"finish_reason\": null}]}\n\n";
+
+    /// The first error after output has been seen, for a reader of `style`.
+    fn after_output(style: Option<Style>, tail: &[u8]) -> Option<StreamError> {
+        let mut r = StreamReader::new(style, StatusCode::OK, &HeaderMap::new());
+        assert!(r.push(DELTA).is_none());
+        assert_eq!(r.phase(), StreamPhase::MidStream);
+        r.push(tail).or_else(|| r.finish())
+    }
+
+    /// Once output has been seen, payloads are parsed only when they may hold an error or the
+    /// end; what can hide a trigger word (a `\u` escape) is parsed.
+    #[test]
+    fn after_output_errors_and_ends_are_still_found() {
+        for style in [None, Some(Style::OpenAI)] {
+            let err =
+                after_output(style, b"data: {\"error\": {\"message\": \"boom\", \"type\": \"server_error\"}}\n\n");
+            assert_eq!(err.map(|e| e.phase()), Some(StreamPhase::MidStream), "{style:?}");
+            let escaped = after_output(style, b"data: {\"\\u0065rror\": {\"message\": \"boom\"}}\n\n");
+            assert!(escaped.is_some(), "{style:?}: a key spelled with an escape");
+            let filtered = after_output(
+                style,
+                b"data: {\"choices\": [{\"delta\": {}, \"finish_reason\": \"error\"}]}\n\ndata: [DONE]\n\n",
+            );
+            assert!(filtered.is_some(), "{style:?}: a finish reason that fails");
+            // Payloads that hold neither are skipped, and the end is still seen.
+            let mut tail = DELTA.repeat(3);
+            tail.extend_from_slice(b"data: \xC2\xA0[DONE]\xC2\xA0\n\n");
+            assert!(after_output(style, &tail).is_none(), "{style:?}: [DONE] inside Unicode white space");
+        }
+        // The words a string must begin with: `error` as a key but not inside a word or a value.
+        let set = stream_set(None);
+        assert!(set.may_signal(br#"{"error": 1}"#) && set.may_signal(br#"{"x": "errors"}"#));
+        assert!(!set.may_signal(br#"{"content": "an error", "terror": 1}"#));
+        assert!(set.may_signal(br#"{"content": "\u00e9"}"#), "an escape could spell a word");
+    }
+
+    /// Ollama's NDJSON stream ends with a `done_reason`; an error line after output is mid-stream.
+    #[test]
+    fn ollama_streams_end_and_fail_mid_stream() {
+        let line = b"{\"model\":\"llama3.2\",\"created_at\":\"2024-12-01T10:00:00Z\",\"message\":{\"role\":\"assistant\",\"content\":\" there\"},\"done\":false}\n";
+        let last = b"{\"model\":\"llama3.2\",\"created_at\":\"2024-12-01T10:00:01Z\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done_reason\":\"stop\",\"done\":true}\n";
+        let headers = HeaderMap::from_iter([(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-ndjson"),
+        )]);
+        for style in [None, Some(Style::Ollama)] {
+            let n = Normalizer::new();
+            let whole = [&line[..], line, last].concat();
+            assert!(n.normalize_stream(style, StatusCode::OK, &headers, &whole).is_none(), "{style:?}: complete");
+            let failed =
+                [&line[..], b"{\"error\":\"an error was encountered while running the model: unexpected EOF\"}\n"]
+                    .concat();
+            let err = n.normalize_stream(style, StatusCode::OK, &headers, &failed).expect("an error");
+            assert_eq!(err.phase(), StreamPhase::MidStream, "{style:?}");
+            assert!(!err.is_retry_safe());
+        }
     }
 }

@@ -6,6 +6,7 @@
 use crate::body::{CLASSIFY_BYTES, Captures, RawDetail, Value, cap};
 use crate::code::Field;
 use crate::retry_after::{self, Clock};
+use crate::scan::each2;
 use crate::table::{Condition, Location, Op, Rule, StyleTable, Subject, Test, Transform};
 use http::{HeaderMap, StatusCode};
 use std::borrow::Cow;
@@ -310,8 +311,10 @@ pub(crate) fn contains_phrase(text: &str, phrase: &str) -> bool {
         return false;
     }
     let word = |b: u8| b.is_ascii_alphanumeric();
-    (0..=m.len() - p.len()).any(|i| {
-        m[i..i + p.len()].eq_ignore_ascii_case(p)
+    // Only where the first byte matches, in either case, can the phrase begin.
+    let starts = &m[..=m.len() - p.len()];
+    each2(starts, first.to_ascii_lowercase(), first.to_ascii_uppercase()).any(|i| {
+        m[i + 1..i + p.len()].eq_ignore_ascii_case(&p[1..])
             && (!word(first) || i == 0 || !word(m[i - 1]))
             && (!word(last) || i + p.len() == m.len() || !word(m[i + p.len()]))
     })
@@ -320,4 +323,51 @@ pub(crate) fn contains_phrase(text: &str, phrase: &str) -> bool {
 /// The first rule of the view's table that holds.
 pub(crate) fn first_match(facts: &Facts<'_, '_, '_>) -> Option<&'static Rule> {
     facts.view.table.rules.iter().find(|r| facts.satisfy(&r.when))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_phrase;
+
+    /// The definition: at any position, the phrase ignoring ASCII case, on word boundaries.
+    fn plain(text: &str, phrase: &str) -> bool {
+        let (m, p) = (text.as_bytes(), phrase.as_bytes());
+        let (Some(&first), Some(&last)) = (p.first(), p.last()) else { return false };
+        let word = |b: u8| b.is_ascii_alphanumeric();
+        m.len() >= p.len()
+            && (0..=m.len() - p.len()).any(|i| {
+                m[i..i + p.len()].eq_ignore_ascii_case(p)
+                    && (!word(first) || i == 0 || !word(m[i - 1]))
+                    && (!word(last) || i + p.len() == m.len() || !word(m[i + p.len()]))
+            })
+    }
+
+    #[test]
+    fn phrases_match_as_defined() {
+        let phrases = ["rate limit", "overloaded", "(1008)", "a", "x-api-key", "function '", "model not exist"];
+        let texts = [
+            "",
+            "Rate Limit exceeded",
+            "rate limited",
+            "the RATE LIMIT",
+            "xrate limit",
+            "Server OVERLOADED.",
+            "insufficient balance (1008)",
+            "a",
+            "ba",
+            "a b",
+            "invalid x-api-key header",
+            "function 'f' failed",
+            "Model Not Exist: gpt-9",
+            "é rate limit é",
+            "rate limi",
+        ];
+        for p in phrases {
+            for t in texts {
+                for text in [t.to_owned(), format!("  {t}  "), t.repeat(3), format!("{t}{t}")] {
+                    assert_eq!(contains_phrase(&text, p), plain(&text, p), "{p:?} in {text:?}");
+                }
+            }
+        }
+    }
 }
