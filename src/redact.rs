@@ -166,6 +166,14 @@ fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(
         }
         let end = bytes[start..].iter().position(|&b| !in_run(b)).map_or(bytes.len(), |n| start + n);
         let token = &bytes[start..end];
+        // What the inner-secret rule below leaves (`mb_live_mb_test_****`) holds a format's bare
+        // prefix before the mask: no secret, and masking it again would make redaction change
+        // its own output. A prefix carries nothing secret, so nothing can hide this way.
+        if bytes[end..].starts_with(MASK.as_bytes())
+            && SECRETS.iter().any(|s| !s.prefix.is_empty() && prefix_at(token, 0, s) && token.len() == s.prefix.len())
+        {
+            continue;
+        }
         let whole = (p.min_len..=p.max_len).contains(&token.len()) && holds(token, p.needs);
         // Cut at the end of the text, a secret may be shorter than its format: a prefix is
         // enough, and for a shape two of its classes.
@@ -502,6 +510,24 @@ mod tests {
         // Cut before its `@`, an authority is masked whole, whatever its characters.
         assert_eq!(clean("go https://abcdefghijklmnopqrstuvwx@host", 20), "go https://****");
         assert_eq!(clean("go https://abcdefghijklmnopqrstuvwx", 20), "go https://****");
+    }
+
+    /// Redacting what redaction left changes nothing, also where one secret's prefix stands
+    /// right before another's (a fuzz finding: the bare prefix before the mask was masked again).
+    #[test]
+    fn redaction_is_idempotent_around_inner_secrets() {
+        for text in [
+            "key mb_live_mb_test_abcdefghijklmnop",
+            "x-request-id: fa(_mb_live_mb_test_led_generquery",
+            "X-API-Key: mbd_sk_abcdefghijklmnop1234",
+            "sk-proj-abcdefghijklmnopqrstuvwx and mb_live_sk-abcdefghijklmnopqrstuv",
+        ] {
+            let once = redact(text).into_owned();
+            assert_ne!(once, text, "{text}: a secret is masked");
+            assert_eq!(redact(&once), once, "{text}");
+        }
+        // A secret followed by the mask is still a secret.
+        assert_eq!(redact("sk-abcdefghijklmnopqrstuvwx****"), "sk-********");
     }
 
     #[test]
