@@ -119,6 +119,8 @@ pub fn render(format: Format) -> &'static str {
     }
 }
 
+use strum::IntoEnumIterator as _;
+
 include!(concat!(env!("OUT_DIR"), "/page.rs"));
 
 /// The error page a gateway publishes for its users, under its own name.
@@ -218,7 +220,7 @@ impl Page {
         if self.base_url.is_none() {
             intro = &intro[..last];
         }
-        let mut page = intro.replace(PRODUCT, &product).replace(BASE_URL, self.base_url.as_deref().unwrap_or(""));
+        let mut page = intro.to_owned();
         page.push('\n');
         let sections: Vec<Section> = Section::iter().filter(|s| !self.skip.contains(s)).collect();
         page.push_str("- [The codes](#the-codes)\n");
@@ -230,11 +232,10 @@ impl Page {
         for s in &sections {
             page.push_str(s.text());
         }
-        unlink_missing(&page)
+        // The gateway's name and URL go in last, so that nothing in them is read as a link.
+        unlink_missing(&page).replace(PRODUCT, &product).replace(BASE_URL, self.base_url.as_deref().unwrap_or(""))
     }
 }
-
-use strum::IntoEnumIterator as _;
 
 /// `text` with Markdown's special characters escaped by a backslash.
 fn escape_markdown(text: &str) -> String {

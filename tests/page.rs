@@ -148,6 +148,9 @@ fn the_name_and_url_are_the_gateways() {
     assert!(md.starts_with("# Acme \\*AI\\* \\[beta\\] error codes\n"), "{}", &md[..80]);
     assert!(md.contains("Every error Acme \\*AI\\* \\[beta\\] returns"));
     assert!(md.contains("Requests to <https://api.acme.example/v1> that fail"));
+    // A name that looks like a link is shown as written, not read as one.
+    let linky = Page::new("[x](#y)").unwrap().render();
+    assert!(linky.starts_with("# \\[x\\](\\#y) error codes\n"), "{}", &linky[..40]);
     let plain = Page::new("  Acme  ").unwrap().render();
     assert!(plain.starts_with("# Acme error codes\n\nEvery error Acme returns"));
     assert!(!plain.contains("Requests to") && !plain.contains("{{"), "no base URL, no line for it");
