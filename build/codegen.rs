@@ -2137,9 +2137,21 @@ fn details_location(at: &str, paths: &BodyPaths) -> String {
 
 fn condition(c: &Condition) -> String {
     let status = c.get("status").map(|t| ("status", t));
+    // The tests all hold or the condition does not, so they run cheapest first: the status, then
+    // presence, equality and prefixes, and phrases (a scan of the text each) last.
+    let cost = |t: &Test| match t {
+        Test::Status(_) => 0,
+        Test::Present(_) => 1,
+        Test::Equals(_) => 2,
+        Test::StartsWith(_) => 3,
+        Test::Contains(_) => 4,
+    };
+    let mut rest: Vec<(&str, &Test)> =
+        c.0.iter().filter(|(k, _)| *k != "status").map(|(k, t)| (k.as_str(), t)).collect();
+    rest.sort_by_key(|(_, t)| cost(t));
     let tests: Vec<String> = status
         .into_iter()
-        .chain(c.0.iter().filter(|(k, _)| *k != "status").map(|(k, t)| (k.as_str(), t)))
+        .chain(rest)
         .map(|(k, t)| {
             let subject = if k == "status" {
                 "Subject::Status".to_owned()
