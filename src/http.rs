@@ -14,7 +14,19 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 
 /// An upstream response whose body bytes are at hand: an `http::Response<B>` with
 /// `B: AsRef<[u8]>` (such as `Vec<u8>`, `bytes::Bytes` or `String`), or a
-/// `(StatusCode, &HeaderMap, &[u8])` triple.
+/// `(StatusCode, &HeaderMap, &B)` triple with the same bodies (`&[u8]`, `&Bytes`, ...).
+///
+/// ```
+/// use llm_error_taxonomy::{normalize_response, ErrorCode};
+/// use http::{HeaderMap, StatusCode};
+///
+/// let body: Vec<u8> = br#"{"error": {"type": "overloaded_error", "message": "Overloaded"}}"#.to_vec();
+/// let headers = HeaderMap::new();
+/// let err = normalize_response(None, (StatusCode::from_u16(529).unwrap(), &headers, &body));
+/// assert_eq!(err.code(), ErrorCode::ModelOverloaded);
+/// let err = normalize_response(None, (StatusCode::from_u16(529).unwrap(), &headers, &body[..]));
+/// assert_eq!(err.code(), ErrorCode::ModelOverloaded);
+/// ```
 pub trait UpstreamResponse {
     /// The status, headers and body.
     fn parts(&self) -> (StatusCode, &HeaderMap, &[u8]);
@@ -26,9 +38,9 @@ impl<B: AsRef<[u8]>> UpstreamResponse for Response<B> {
     }
 }
 
-impl UpstreamResponse for (StatusCode, &HeaderMap, &[u8]) {
+impl<B: AsRef<[u8]> + ?Sized> UpstreamResponse for (StatusCode, &HeaderMap, &B) {
     fn parts(&self) -> (StatusCode, &HeaderMap, &[u8]) {
-        (self.0, self.1, self.2)
+        (self.0, self.1, self.2.as_ref())
     }
 }
 

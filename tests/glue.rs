@@ -228,3 +228,20 @@ async fn inspect_reqwest_reads_a_response_as_far_as_it_needs() {
     let err = normalizer.inspect_reqwest(None, reqwest::get(&base).await.expect("a response")).await;
     assert_eq!(err.map(|e| e.code()), Some(ErrorCode::RateLimited));
 }
+
+/// What a gateway holds after reading an upstream's body with reqwest: the status, the headers
+/// and `Bytes`, as a triple or as an `http::Response<Bytes>`.
+#[tokio::test]
+async fn a_response_read_into_bytes_is_an_input() {
+    let answer = b"HTTP/1.1 529 Site Overloaded\r\ncontent-type: application/json\r\ncontent-length: 81\r\n\r\n{\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}";
+    let base = raw_server(answer, Duration::ZERO).await;
+    let response = reqwest::get(&base).await.expect("a response");
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body: Bytes = response.bytes().await.expect("the body");
+    let from_triple = llm_error_taxonomy::normalize_response(None, (status, &headers, &body));
+    assert_eq!(from_triple, upstream_error());
+    let mut whole = http::Response::new(body);
+    *whole.status_mut() = status;
+    *whole.headers_mut() = headers;
+    assert_eq!(llm_error_taxonomy::normalize_response(None, &whole), from_triple);
+}
