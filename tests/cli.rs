@@ -653,3 +653,34 @@ fn docs_renders_the_published_page() {
     let reference = run(&["docs"], None);
     assert_eq!(stdout(&reference), llm_error_taxonomy::docs::render(llm_error_taxonomy::docs::Format::Markdown));
 }
+
+/// Output is written in large pieces, yet a log read live gets each line's result before the
+/// next line arrives: the output is flushed whenever the input must wait.
+#[test]
+fn jsonl_answers_each_line_of_a_live_input_before_the_next() {
+    use std::io::BufRead;
+    let mut child = Command::new(BIN)
+        .args(["normalize", "--jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let mut input = child.stdin.take().expect("stdin");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let output = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(output).lines() {
+            let _ = tx.send(line.expect("a line"));
+        }
+    });
+    for status in [429, 503] {
+        writeln!(input, r#"{{"status": {status}, "body": ""}}"#).expect("written");
+        input.flush().expect("flushed");
+        let line = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("an answer while the input is open");
+        let v: Value = serde_json::from_str(&line).expect("JSON");
+        assert!(v["error"]["status"].as_u64().is_some(), "{line}");
+    }
+    drop(input);
+    assert!(child.wait().expect("exits").success());
+}

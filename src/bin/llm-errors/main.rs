@@ -475,12 +475,41 @@ pub fn read_line(reader: &mut dyn BufRead, line: &mut Vec<u8>, max: usize) -> io
 
 /// Standard input, or the file at `path`, read line by line.
 pub fn open_lines(file: Option<&str>) -> Result<Box<dyn BufRead>, Failure> {
+    Ok(Box::new(io::BufReader::with_capacity(64 * 1024, open_source(file)?)))
+}
+
+/// The bytes of FILE, or of standard input for none or `-`.
+fn open_source(file: Option<&str>) -> Result<Box<dyn io::Read>, Failure> {
     Ok(match file {
         None | Some("-") => Box::new(io::stdin().lock()),
-        Some(p) => Box::new(io::BufReader::new(
-            std::fs::File::open(p).map_err(|e| Failure::input(format!("cannot read {p}: {e}")))?,
-        )),
+        Some(p) => Box::new(std::fs::File::open(p).map_err(|e| Failure::input(format!("cannot read {p}: {e}")))?),
     })
+}
+
+/// Standard output, buffered, shared with the input that flushes it.
+type Stdout = std::rc::Rc<std::cell::RefCell<io::BufWriter<io::Stdout>>>;
+
+/// An input that flushes the output each time it is read, before it can wait: a log read live
+/// gets each result as its line is read, a file gets its results in large writes.
+struct FlushingSource {
+    source: Box<dyn io::Read>,
+    out: Stdout,
+}
+
+impl io::Read for FlushingSource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // A failed flush shows again at the next write, where it is reported.
+        let _ = self.out.borrow_mut().flush();
+        self.source.read(buf)
+    }
+}
+
+/// Writes a line of output; a closed pipe (`| head`) is not an error worth reporting.
+fn write_line(out: &Stdout, text: &str) -> Result<(), Failure> {
+    match writeln!(out.borrow_mut(), "{text}") {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| Failure::input(format!("cannot write output: {e}"))),
+    }
 }
 
 /// Each line of a JSONL input, numbered from 1, as text, or why it is no case (over the
@@ -488,9 +517,16 @@ pub fn open_lines(file: Option<&str>) -> Result<Box<dyn BufRead>, Failure> {
 pub fn each_line(
     normalizer: &Normalizer,
     file: Option<&str>,
+    f: impl FnMut(usize, Result<&str, String>) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    each_line_of(normalizer, open_lines(file)?, f)
+}
+
+fn each_line_of(
+    normalizer: &Normalizer,
+    mut reader: Box<dyn BufRead>,
     mut f: impl FnMut(usize, Result<&str, String>) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    let mut reader = open_lines(file)?;
     let max = max_line_bytes(normalizer);
     let mut line = Vec::new();
     for line_no in 1.. {
@@ -523,7 +559,10 @@ pub fn problem(line_no: usize, message: &str) -> String {
 
 fn jsonl_command(normalizer: &Normalizer, file: Option<&str>, output: Output) -> Result<(), Failure> {
     let mut bad = 0usize;
-    each_line(normalizer, file, |line_no, text| {
+    let out = Stdout::new(std::cell::RefCell::new(io::BufWriter::with_capacity(64 * 1024, io::stdout())));
+    let source = FlushingSource { source: open_source(file)?, out: out.clone() };
+    let reader = Box::new(io::BufReader::with_capacity(64 * 1024, source));
+    each_line_of(normalizer, reader, |line_no, text| {
         let result = text.and_then(parse_case).map(|(style, status, headers, body)| {
             let err = normalizer.inspect(style, status, &headers, &body);
             output.render(err.as_ref(), style.is_some())
@@ -532,8 +571,13 @@ fn jsonl_command(normalizer: &Normalizer, file: Option<&str>, output: Output) ->
             bad += 1;
             problem(line_no, &message)
         });
-        write_out(&line)
+        write_line(&out, &line)
     })?;
+    if let Err(e) = out.borrow_mut().flush()
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        return Err(Failure::input(format!("cannot write output: {e}")));
+    }
     if bad > 0 { Err(Failure::input(format!("{bad} bad line(s)"))) } else { Ok(()) }
 }
 
