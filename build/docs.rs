@@ -468,7 +468,7 @@ fn upstream_section(o: &mut String, t: &Taxonomy, policy: &str, a: Audience) {
         Audience::Public => "Each rule links the provider's documentation it follows, or the policy.\n\n",
     });
     for s in all_styles(t).filter(|s| shown(a, s)) {
-        style_section(o, s, policy, a);
+        style_section(o, t, s, policy, a);
     }
 }
 
@@ -601,10 +601,21 @@ fn code_section(o: &mut String, t: &Taxonomy, c: &CodeRow, a: Audience) {
     let _ = writeln!(o, "\nExample body, with HTTP status {}:\n\n```json\n{}\n```\n", c.status, example_json(t, c));
 }
 
-fn style_section(o: &mut String, s: &StyleFile, policy: &str, a: Audience) {
+fn style_section(o: &mut String, t: &Taxonomy, s: &StyleFile, policy: &str, a: Audience) {
     let _ = writeln!(o, "### {}\n\n{}\n", s.name, s.description);
     if a == Audience::Public {
-        let _ = writeln!(o, "Documented at <{}>.\n", s.seed);
+        let _ = write!(o, "Documented at <{}>.", s.seed);
+        // The rules it builds on come after its own, as on the crate's page.
+        let parent = s.extends.as_deref().and_then(|p| all_styles(t).find(|st| st.style == p));
+        if let Some(parent) = parent.filter(|p| shown(a, p)) {
+            let _ = write!(
+                o,
+                " Errors its rules below do not match are read with the rules of [{}](#{}).",
+                parent.name,
+                parent.name.to_ascii_lowercase()
+            );
+        }
+        o.push_str("\n\n");
         rules_table(o, s, policy, a);
         return;
     }

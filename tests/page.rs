@@ -130,6 +130,12 @@ fn every_public_rule_is_shown_with_its_public_source() {
         let end = [section.find("\n### "), section.find("\n## ")].into_iter().flatten().min();
         let section = &section[..end.unwrap_or(section.len())];
         assert!(section.contains(&format!("Documented at <{}>.", s.seed)), "{}", s.style);
+        if let Some(parent) =
+            t.styles.iter().chain(std::iter::once(&t.generic)).find(|p| Some(&p.style) == s.extends.as_ref())
+        {
+            let link = format!("read with the rules of [{}](#{}).", parent.name, parent.name.to_ascii_lowercase());
+            assert!(section.contains(&link), "{} names the rules it builds on", s.style);
+        }
         let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| #")).collect();
         assert_eq!(rows.len(), s.rules.len(), "{}: one row per rule", s.style);
         for (row, rule) in rows.iter().zip(&s.rules) {
