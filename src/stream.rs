@@ -1027,9 +1027,15 @@ mod tests {
             );
             assert!(filtered.is_some(), "{style:?}: a finish reason that fails");
             // Payloads that hold neither are skipped, and the end is still seen.
-            let mut tail = DELTA.repeat(3);
-            tail.extend_from_slice(b"data: \xC2\xA0[DONE]\xC2\xA0\n\n");
-            assert!(after_output(style, &tail).is_none(), "{style:?}: [DONE] inside Unicode white space");
+            for marker in [&b"\xC2\xA0[DONE]\xC2\xA0"[..], b"[DONE]\xC2\xA0", b"\xC2\xA0[DONE]", b"\x0b[DONE]"] {
+                let mut tail = DELTA.repeat(3);
+                tail.extend_from_slice(&[&b"data: "[..], marker, b"\n\n"].concat());
+                assert!(after_output(style, &tail).is_none(), "{style:?}: {marker:?} with white space of Unicode");
+            }
+            // A stream that ends without its marker is the crate's error, with the response's facts.
+            let dropped = after_output(style, b"").expect("dropped");
+            assert_eq!(dropped.error().reason(), Some(STREAM_DROPPED));
+            assert_eq!((dropped.error().upstream().style, dropped.error().upstream().status), (style, Some(200)));
         }
         // The words a string must begin with: `error` as a key but not inside a word or a value.
         let set = stream_set(None);

@@ -213,6 +213,38 @@ fn an_oversized_event_is_skipped_and_counts_as_output() {
     assert_eq!(err.phase(), StreamPhase::MidStream, "the skipped event may have been output");
     assert_eq!(err.events_before(), 1);
 
+    // The same when the oversized line arrives whole, in one chunk.
+    let mut reader = normalizer.stream_reader(None, StatusCode::OK, &HeaderMap::new());
+    let err = reader.push(body.as_bytes()).expect("the event after the oversized one is read");
+    assert_eq!((err.error().message(), err.events_before()), ("after", 1));
+
+    // An oversized event of several lines is skipped to its blank line, whichever lines went over.
+    let in_event = r#"data: {"error": {"message": "inside"}}"#;
+    let after = "data: {\"error\": {\"message\": \"after\"}}\n\n";
+    let long_name = "y".repeat(300);
+    let half = "z".repeat(150);
+    for event in [
+        format!("data: {big}\n{in_event}\n\n"),
+        format!("data: {{\"a\": \"{half}\"}}\ndata: {{\"b\": \"{half}\"}}\n{in_event}\n\n"),
+        format!("event: {long_name}\n{in_event}\n\n"),
+    ] {
+        let body = format!("{event}{after}");
+        for chunk in [body.len(), 100, 7] {
+            let mut reader = normalizer.stream_reader(None, StatusCode::OK, &HeaderMap::new());
+            let err = body.as_bytes().chunks(chunk).find_map(|c| reader.push(c)).expect("an error");
+            assert_eq!(err.error().message(), "after", "chunks of {chunk}: {}", &event[..40]);
+        }
+    }
+    // A line of exactly the limit is read; one byte more is not.
+    for (extra, read_it) in [(0, true), (1, false)] {
+        let head = r#"data: {"error": {"message": ""#;
+        let tail = r#""}}"#;
+        let fill = "m".repeat(256 + extra - head.len() - tail.len());
+        let body = format!("{head}{fill}{tail}\n\n");
+        let mut reader = normalizer.stream_reader(None, StatusCode::OK, &HeaderMap::new());
+        assert_eq!(reader.push(body.as_bytes()).is_some(), read_it, "a line of {} bytes", 256 + extra);
+    }
+
     // An oversized error event is skipped too: the stream then ends without its terminator.
     let body = format!("data: {{\"error\": {{\"message\": \"{big}\"}}}}\n\n");
     let err = normalizer.normalize_stream(None, StatusCode::OK, &HeaderMap::new(), body.as_bytes()).unwrap();
