@@ -221,12 +221,14 @@ fn an_oversized_event_is_skipped_and_counts_as_output() {
     // An oversized event of several lines is skipped to its blank line, whichever lines went over.
     let in_event = r#"data: {"error": {"message": "inside"}}"#;
     let after = "data: {\"error\": {\"message\": \"after\"}}\n\n";
-    let long_name = "y".repeat(300);
+    let long_name = "y".repeat(200);
     let half = "z".repeat(150);
     for event in [
         format!("data: {big}\n{in_event}\n\n"),
         format!("data: {{\"a\": \"{half}\"}}\ndata: {{\"b\": \"{half}\"}}\n{in_event}\n\n"),
-        format!("event: {long_name}\n{in_event}\n\n"),
+        format!("event: {}\n{in_event}\n\n", "y".repeat(300)),
+        // Neither line is over the limit; together the name and the data are.
+        format!("event: {long_name}\ndata: {{\"error\": {{\"message\": \"inside\", \"pad\": \"{half}\"}}}}\n\n"),
     ] {
         let body = format!("{event}{after}");
         for chunk in [body.len(), 100, 7] {
