@@ -226,6 +226,10 @@ fn an_oversized_event_is_skipped_and_counts_as_output() {
     for event in [
         format!("data: {big}\n{in_event}\n\n"),
         format!("data: {{\"a\": \"{half}\"}}\ndata: {{\"b\": \"{half}\"}}\n{in_event}\n\n"),
+        // One JSON error split over data lines, each within the limit, together over it.
+        format!(
+            "data: {{\"error\": {{\"message\": \"inside\",\ndata: \"pad\": \"{half}\", \"more\": \"{half}\"}}}}\n\n"
+        ),
         format!("event: {}\n{in_event}\n\n", "y".repeat(300)),
         // Neither line is over the limit; together the name and the data are.
         format!("event: {long_name}\ndata: {{\"error\": {{\"message\": \"inside\", \"pad\": \"{half}\"}}}}\n\n"),
