@@ -184,4 +184,63 @@ mod tests {
         assert!(!opens_a_stream(b"data: {}\n\n\n\n\n\n", 1 << 20));
         assert!(frame_len(&frame(&[], &[0; 64]), 32).is_err(), "over the size limit");
     }
+
+    /// Headers of every type the framing defines are skipped by their sizes, and a string after
+    /// them is still read; a type outside them is corrupt.
+    #[test]
+    fn every_header_type_is_skipped_by_its_size() {
+        let sized: [(u8, usize); 9] = [(0, 0), (1, 0), (2, 1), (3, 2), (4, 4), (5, 8), (8, 8), (9, 16), (6, 2)];
+        for (kind, size) in sized {
+            let mut h = vec![1, b'x', kind];
+            h.extend(std::iter::repeat_n(0u8, size));
+            let name = b":event-type";
+            h.push(name.len() as u8);
+            h.extend_from_slice(name);
+            h.extend_from_slice(&[7, 0, 5]);
+            h.extend_from_slice(b"chunk");
+            let total = (PRELUDE + h.len() + 4) as u32;
+            let mut f = prelude(total, h.len() as u32);
+            f.extend_from_slice(&h);
+            let crc = crc32(&f);
+            f.extend_from_slice(&crc.to_be_bytes());
+            assert_eq!(decode(&f).map(|m| m.name), Ok(Some("chunk")), "type {kind}");
+            if kind == 9 {
+                let last = f.len() - 4;
+                let mut g = f[..last].to_vec();
+                g[PRELUDE + 2] = 10;
+                let crc = crc32(&g);
+                g.extend_from_slice(&crc.to_be_bytes());
+                assert_eq!(decode(&g), Err(Corrupt("a header has an unknown type")));
+            }
+        }
+        let error =
+            frame(&[(":message-type", "error"), (":error-code", "InternalFailure"), (":error-message", "boom")], b"");
+        let m = decode(&error).expect("a frame");
+        assert_eq!((m.message_type, m.name, m.error_message), (Some("error"), Some("InternalFailure"), Some("boom")));
+        // The smallest message is its prelude and its checksum; anything shorter is corrupt.
+        assert_eq!(decode(&frame(&[], b"")).map(|m| m.payload.len()), Ok(0));
+        assert_eq!(decode(&[0; 15]), Err(Corrupt("a message is shorter than its prelude")));
+    }
+
+    /// A prelude with the given lengths and a checksum that matches.
+    fn prelude(total: u32, headers: u32) -> Vec<u8> {
+        let mut p = [total.to_be_bytes(), headers.to_be_bytes()].concat();
+        let crc = crc32(&p);
+        p.extend_from_slice(&crc.to_be_bytes());
+        p
+    }
+
+    /// The lengths at their edges: a message holds at least its prelude and its checksum, and
+    /// its headers fit in what is left.
+    #[test]
+    fn prelude_lengths_at_their_edges() {
+        let impossible = Err(Corrupt("the lengths in the prelude are impossible"));
+        assert_eq!(frame_len(&prelude(15, 0), 1 << 20), impossible);
+        assert_eq!(frame_len(&prelude(12, 0), 1 << 20), impossible);
+        assert_eq!(frame_len(&prelude(16, 0), 1 << 20), Ok(16));
+        assert_eq!(frame_len(&prelude(20, 4), 1 << 20), Ok(20));
+        assert_eq!(frame_len(&prelude(20, 5), 1 << 20), impossible);
+        assert_eq!(frame_len(&prelude(64, 0), 64), Ok(64), "exactly the limit");
+        assert_eq!(frame_len(&prelude(65, 0), 64), impossible);
+    }
 }
