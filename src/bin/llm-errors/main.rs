@@ -309,9 +309,12 @@ impl Output {
 }
 
 pub fn write_out(text: &str) -> Result<(), Failure> {
-    let mut out = io::stdout().lock();
-    match writeln!(out, "{text}") {
-        // A closed pipe (`| head`) is not an error worth reporting.
+    written(writeln!(io::stdout().lock(), "{text}"))
+}
+
+/// A write's outcome: a closed pipe (`| head`) is not an error worth reporting.
+fn written(result: io::Result<()>) -> Result<(), Failure> {
+    match result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other.map_err(|e| Failure::input(format!("cannot write output: {e}"))),
     }
@@ -504,12 +507,9 @@ impl io::Read for FlushingSource {
     }
 }
 
-/// Writes a line of output; a closed pipe (`| head`) is not an error worth reporting.
+/// Writes a line of output.
 fn write_line(out: &Stdout, text: &str) -> Result<(), Failure> {
-    match writeln!(out.borrow_mut(), "{text}") {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.map_err(|e| Failure::input(format!("cannot write output: {e}"))),
-    }
+    written(writeln!(out.borrow_mut(), "{text}"))
 }
 
 /// Each line of a JSONL input, numbered from 1, as text, or why it is no case (over the
@@ -573,11 +573,7 @@ fn jsonl_command(normalizer: &Normalizer, file: Option<&str>, output: Output) ->
         });
         write_line(&out, &line)
     })?;
-    if let Err(e) = out.borrow_mut().flush()
-        && e.kind() != io::ErrorKind::BrokenPipe
-    {
-        return Err(Failure::input(format!("cannot write output: {e}")));
-    }
+    written(out.borrow_mut().flush())?;
     if bad > 0 { Err(Failure::input(format!("{bad} bad line(s)"))) } else { Ok(()) }
 }
 
