@@ -2178,6 +2178,30 @@ fn opt_str(s: &Option<String>) -> String {
     }
 }
 
+/// A field's locations as the generated code writes them: tables that read a field from the
+/// same locations read the same values from a response.
+fn field_locations(style: &StyleFile, field: &str, paths: &BodyPaths) -> String {
+    let written = style.fields.get(field).cloned().unwrap_or_default();
+    written.iter().map(|l| location(l, paths)).collect::<Vec<_>>().join(", ")
+}
+
+/// Numbers for the distinct location lists of every table's fields, from 1 (0 is no
+/// location): a response read for one table is then read once for all that share a list.
+fn shared_reads(t: &Taxonomy, paths: &BodyPaths) -> BTreeMap<String, usize> {
+    let mut reads = BTreeMap::new();
+    for style in t.styles.iter().chain(std::iter::once(&t.generic)).map(|s| t.effective(s)) {
+        for name in t.field_names() {
+            let locs = field_locations(&style, &name, paths);
+            let next = reads.len() + 1;
+            if !locs.is_empty() {
+                reads.entry(locs).or_insert(next);
+            }
+        }
+    }
+    reads
+}
+
+#[allow(clippy::too_many_arguments)]
 fn emit_table(
     o: &mut String,
     t: &Taxonomy,
@@ -2186,6 +2210,7 @@ fn emit_table(
     variant: Option<&str>,
     file: &str,
     paths: &BodyPaths,
+    reads: &BTreeMap<String, usize>,
 ) {
     let style = t.effective(raw);
     let _ = writeln!(o, "/// The `{}` table ({file}), with what it inherits.", style.style);
@@ -2212,6 +2237,12 @@ fn emit_table(
         }
     }
     o.push_str("    ],\n");
+    let shared: Vec<String> = t
+        .field_names()
+        .iter()
+        .map(|n| reads.get(&field_locations(&style, n, paths)).unwrap_or(&0).to_string())
+        .collect();
+    let _ = writeln!(o, "    reads: [{}],", shared.join(", "));
     let figures: Vec<String> = style.figures.iter().map(|f| format!("({f:?}, Field::{})", camel(f))).collect();
     let _ = writeln!(o, "    figures: &[{}],", figures.join(", "));
     o.push_str("    details: &[\n");
@@ -2448,11 +2479,15 @@ pub fn emit_tables(t: &Taxonomy) -> String {
         let _ = writeln!(o, "    Style::{},", s.name);
     }
     o.push_str("];\n\n");
+    let reads = shared_reads(t, &paths);
+    o.push_str("/// How many distinct lists of locations the tables read fields from, plus one: `reads`\n");
+    o.push_str("/// numbers them, 0 for none.\n");
+    let _ = writeln!(o, "pub(crate) const READS: usize = {};\n", reads.len() + 1);
     for s in &t.styles {
         let file = format!("taxonomy/providers/{}.json", s.style);
-        emit_table(&mut o, t, s, &s.style.to_ascii_uppercase(), Some(&s.name), &file, &paths);
+        emit_table(&mut o, t, s, &s.style.to_ascii_uppercase(), Some(&s.name), &file, &paths, &reads);
     }
-    emit_table(&mut o, t, &t.generic, "GENERIC", None, "taxonomy/generic.json", &paths);
+    emit_table(&mut o, t, &t.generic, "GENERIC", None, "taxonomy/generic.json", &paths, &reads);
     emit_reasons(&mut o, t);
     emit_streams(&mut o, t, &paths);
 

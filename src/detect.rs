@@ -3,8 +3,8 @@
 use crate::body::{Captures, Value};
 use crate::limits::Limits;
 use crate::retry_after::Clock;
-use crate::table::{DETECT_ORDER, Location, Style};
-use crate::view::{Facts, View};
+use crate::table::{DETECT_ORDER, Location, Style, StyleTable};
+use crate::view::{Facts, Reads, View};
 use http::{HeaderMap, StatusCode};
 
 /// The style whose signature a response matches, trying styles in the tables' order.
@@ -22,24 +22,25 @@ use http::{HeaderMap, StatusCode};
 /// ```
 pub fn detect(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Style> {
     let caps = Captures::read(body, &Limits::DEFAULT);
-    detect_in(caps.as_ref(), status, headers, None)
+    detect_in(
+        View { table: StyleTable::generic(), caps: caps.as_ref(), headers, event: None, clock: Clock::System },
+        status,
+        &Reads::new(),
+    )
 }
 
-/// [`detect`] on a body already read, inside a stream whose event has the name `event`.
-pub(crate) fn detect_in(
-    caps: Option<&Captures<'_>>,
-    status: StatusCode,
-    headers: &HeaderMap,
-    event: Option<&str>,
-) -> Option<Style> {
+/// [`detect`] on a response already read (`response`'s table is not used), its fields read into
+/// or found in `reads`.
+pub(crate) fn detect_in<'x>(response: View<'x, '_>, status: StatusCode, reads: &Reads<'x>) -> Option<Style> {
+    let View { caps, headers, event, .. } = response;
     if caps.is_none_or(Captures::is_empty) && headers.is_empty() && event.is_none() {
         return None;
     }
     DETECT_ORDER.into_iter().find(|style| {
         let table = style.table();
         let Some(detect) = &table.detect else { return false };
-        let view = View { table, caps, headers, event, clock: Clock::System };
-        let facts = Facts::new(&view, status);
+        let view = View { table, ..response };
+        let facts = Facts::new(&view, status, reads);
         let body = |loc: &Location| match (loc, caps) {
             (Location::Body { path, .. }, Some(c)) => c.get(*path),
             _ => None,

@@ -7,7 +7,7 @@ use crate::limits::Limits;
 use crate::redact::clean;
 use crate::retry_after::{self, Clock};
 use crate::table::{Location, Style, StyleTable, Subject};
-use crate::view::{Facts, View, first_match, flag, longest_delay};
+use crate::view::{Facts, Reads, View, first_match, flag, longest_delay};
 use http::{HeaderMap, StatusCode};
 use std::borrow::Cow;
 
@@ -347,28 +347,33 @@ impl Normalizer {
         depth: usize,
     ) -> (NormalizedError, bool) {
         let caps = Captures::read(body, &self.limits);
-        let style = style.or_else(|| crate::detect::detect_in(caps.as_ref(), status, headers, event));
-        let table = style.map_or(StyleTable::generic(), Style::table);
-        let view = View { table, caps: caps.as_ref(), headers, event, clock: self.clock };
+        let reads = Reads::new();
+        let mut view = View { table: StyleTable::generic(), caps: caps.as_ref(), headers, event, clock: self.clock };
+        let style = style.or_else(|| crate::detect::detect_in(view, status, &reads));
+        view.table = style.map_or(StyleTable::generic(), Style::table);
         // A response without this table's envelope is read by status alone, with the table's
         // fallbacks by status: its own, then the generic table's (the policy for "no usable body").
-        let usable = view.has_envelope() || view.matches_a_body_rule(status);
-        if usable && let Some(err) = self.unwrap_inner(style, status, &view, depth) {
+        let usable = view.has_envelope() || view.matches_a_body_rule(status, &reads);
+        if usable && let Some(err) = self.unwrap_inner(style, status, &view, &reads, depth) {
             return (err, true);
         }
-        let rules_view = if usable { view } else { View::bare(table, headers, self.clock) };
-        self.build_reading(style, status, &rules_view, usable)
+        if usable {
+            self.build_reading(style, status, &view, &reads, usable)
+        } else {
+            self.build_reading(style, status, &View::bare(view.table, headers, self.clock), &Reads::new(), usable)
+        }
     }
 
     /// A gateway's error read by the upstream error inside it, when that one is specific (a rule
     /// that tests more than the status holds for it): the inner error's code, message and
     /// details, with the gateway's layer kept as a `GATEWAY_LAYER` detail and in the upstream
     /// facts (the gateway's style and status, the provider and its status).
-    fn unwrap_inner(
+    fn unwrap_inner<'x>(
         &self,
         style: Option<Style>,
         status: StatusCode,
-        view: &View<'_, '_>,
+        view: &View<'x, '_>,
+        reads: &Reads<'x>,
         depth: usize,
     ) -> Option<NormalizedError> {
         /// The most layers of errors inside errors that are read.
@@ -393,7 +398,7 @@ impl Normalizer {
             return None;
         }
         let inner_style = err.upstream.style;
-        let outer = self.build(style, status, view, true);
+        let outer = self.build(style, status, view, reads);
         let limits = &self.limits;
         let mut layer = Detail::new(crate::table::reason::GATEWAY_LAYER);
         if let Some(s) = style {
@@ -557,27 +562,37 @@ impl Normalizer {
         body: &[u8],
     ) -> Option<NormalizedError> {
         let caps = Captures::read(body, &self.limits)?;
-        let style = style.or_else(|| crate::detect::detect_in(Some(&caps), status, headers, None));
-        let table = style.map_or(StyleTable::generic(), Style::table);
-        let view = View { table, caps: Some(&caps), headers, event: None, clock: self.clock };
-        let failed = view.has_envelope() || view.matches_a_body_rule(status);
-        failed.then(|| self.build(style, status, &view, true))
+        let reads = Reads::new();
+        let mut view =
+            View { table: StyleTable::generic(), caps: Some(&caps), headers, event: None, clock: self.clock };
+        let style = style.or_else(|| crate::detect::detect_in(view, status, &reads));
+        view.table = style.map_or(StyleTable::generic(), Style::table);
+        let failed = view.has_envelope() || view.matches_a_body_rule(status, &reads);
+        failed.then(|| self.build(style, status, &view, &reads))
     }
 
-    fn build(&self, style: Option<Style>, status: StatusCode, view: &View<'_, '_>, usable: bool) -> NormalizedError {
-        self.build_reading(style, status, view, usable).0
-    }
-
-    /// The error a view reads as, and whether a rule that tests more than the status decided it.
-    fn build_reading(
+    /// The error a view with a usable body reads as.
+    fn build<'x>(
         &self,
         style: Option<Style>,
         status: StatusCode,
-        view: &View<'_, '_>,
+        view: &View<'x, '_>,
+        reads: &Reads<'x>,
+    ) -> NormalizedError {
+        self.build_reading(style, status, view, reads, true).0
+    }
+
+    /// The error a view reads as, and whether a rule that tests more than the status decided it.
+    fn build_reading<'x>(
+        &self,
+        style: Option<Style>,
+        status: StatusCode,
+        view: &View<'x, '_>,
+        reads: &Reads<'x>,
         usable: bool,
     ) -> (NormalizedError, bool) {
         let limits = &self.limits;
-        let facts = Facts::new(view, status);
+        let facts = Facts::new(view, status, reads);
         let rule = first_match(&facts);
         let specific = rule.is_some_and(|r| r.when.tests.iter().any(|t| matches!(t.subject, Subject::Field(_))));
         let matched = rule.map_or(ErrorCode::InternalError, |r| r.then.code);

@@ -26,6 +26,9 @@ pub struct StyleTable {
     pub extends: Option<&'static str>,
     /// Where each [`Field`] is read, indexed by `Field as usize`; first present wins.
     pub fields: [&'static [Location]; Field::COUNT],
+    /// For each field, the number of its list of locations among all tables' (0: none): tables
+    /// with the same number read the same values from a response.
+    pub(crate) reads: [u16; Field::COUNT],
     /// Fields whose values ride in the first details entry, by figure name.
     pub figures: &'static [(&'static str, Field)],
     /// Where field-level details are read.

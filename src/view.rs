@@ -7,11 +7,10 @@ use crate::body::{CLASSIFY_BYTES, Captures, RawDetail, Value, cap};
 use crate::code::Field;
 use crate::retry_after::{self, Clock};
 use crate::scan::each2;
-use crate::table::{Condition, Location, Op, Rule, StyleTable, Subject, Test, Transform};
+use crate::table::{Condition, Location, Op, READS, Rule, StyleTable, Subject, Test, Transform};
 use http::{HeaderMap, StatusCode};
 use std::borrow::Cow;
 use std::cell::OnceCell;
-use strum::EnumCount;
 
 /// `true` or `false`, as a JSON boolean or a string such as a header value.
 pub(crate) fn flag(v: &Value<'_>) -> Option<bool> {
@@ -135,11 +134,11 @@ impl<'x, 'a> View<'x, 'a> {
 
     /// Whether a rule that tests the body (more than the status) holds: a body without the
     /// envelope's fields can still say what went wrong (a Gemini `promptFeedback.blockReason`).
-    pub(crate) fn matches_a_body_rule(&self, status: StatusCode) -> bool {
+    pub(crate) fn matches_a_body_rule(&self, status: StatusCode, reads: &Reads<'x>) -> bool {
         if self.caps.is_none() {
             return false;
         }
-        let facts = Facts::new(self, status);
+        let facts = Facts::new(self, status, reads);
         self.table
             .rules
             .iter()
@@ -242,16 +241,34 @@ fn transform<'x>(v: Value<'x>, t: Transform, view: &View<'_, '_>) -> Option<Valu
     }
 }
 
-/// The facts the rules test, read through one view, each field at most once.
+/// The fields of one response as the tables read them, each list of locations read at most
+/// once: tables that read a field from the same locations ([`StyleTable::reads`]) share its
+/// values, so detection tries every style on one reading.
+///
+/// Every view a `Reads` serves must see the same response: the same captures, headers, event
+/// name and clock; only the table differs.
+pub(crate) struct Reads<'x> {
+    cells: [OnceCell<Vec<Value<'x>>>; READS],
+}
+
+impl<'x> Reads<'x> {
+    pub(crate) fn new() -> Self {
+        Reads { cells: [const { OnceCell::new() }; READS] }
+    }
+}
+
+/// The facts the rules test, read through one view.
 pub(crate) struct Facts<'v, 'x, 'a> {
     view: &'v View<'x, 'a>,
-    status: u16,
-    cache: [OnceCell<Vec<Value<'x>>>; Field::COUNT],
+    status: StatusCode,
+    effective: OnceCell<u16>,
+    reads: &'v Reads<'x>,
 }
 
 impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
-    pub(crate) fn new(view: &'v View<'x, 'a>, status: StatusCode) -> Self {
-        Facts { view, status: view.effective_status(status), cache: [const { OnceCell::new() }; Field::COUNT] }
+    /// The facts of `view`, its fields read into (or found in) `reads`.
+    pub(crate) fn new(view: &'v View<'x, 'a>, status: StatusCode, reads: &'v Reads<'x>) -> Self {
+        Facts { view, status, effective: OnceCell::new(), reads }
     }
 
     /// The value of `field` (the first, for a path over array elements), read once.
@@ -261,13 +278,19 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
 
     /// Every value of `field` at its first location that has one, read once.
     pub(crate) fn all(&self, field: Field) -> &[Value<'x>] {
-        self.cache[field as usize].get_or_init(|| self.view.values(field))
+        match self.view.table.reads[field as usize] {
+            0 => &[],
+            n => self.reads.cells[usize::from(n)].get_or_init(|| self.view.values(field)),
+        }
     }
 
     /// Whether a test holds: for a path over array elements, for any element.
     fn holds(&self, test: &Test) -> bool {
         let field = match test.subject {
-            Subject::Status => return matches!(test.op, Op::Status(p) if p.iter().any(|p| p.matches(self.status))),
+            Subject::Status => {
+                let status = *self.effective.get_or_init(|| self.view.effective_status(self.status));
+                return matches!(test.op, Op::Status(p) if p.iter().any(|p| p.matches(status)));
+            }
             Subject::Field(f) => f,
         };
         let values = self.all(field);
