@@ -2135,7 +2135,43 @@ fn details_location(at: &str, paths: &BodyPaths) -> String {
     }
 }
 
-fn condition(c: &Condition) -> String {
+/// Every phrase a `contains` test looks for, in any table, sorted: phrases that begin with the
+/// same byte are neighbours, so a text is searched for all of them in one pass.
+fn phrase_list(t: &Taxonomy) -> Vec<String> {
+    let mut all = BTreeSet::new();
+    for style in t.styles.iter().chain(std::iter::once(&t.generic)).map(|s| t.effective(s)) {
+        let conditions = style.rules.iter().map(|r| &r.when);
+        let signatures = style.detect.iter().flat_map(|d| d.signatures.iter().map(|s| &s.when));
+        for c in conditions.chain(signatures) {
+            for test in c.0.values() {
+                if let Test::Contains(v) = test {
+                    all.extend(v.iter().cloned());
+                }
+            }
+        }
+    }
+    all.into_iter().collect()
+}
+
+/// The phrase list, and for each byte the range of phrases that begin with it.
+fn emit_phrases(o: &mut String, phrases: &[String]) {
+    o.push_str("/// Every phrase of the tables' `contains` tests, sorted; a test names its phrases by index.\n");
+    let _ = writeln!(o, "pub(crate) static PHRASES: [&str; {}] = [", phrases.len());
+    for p in phrases {
+        let _ = writeln!(o, "    {p:?},");
+    }
+    o.push_str("];\n\n");
+    o.push_str("/// For each byte `b`, `PHRASE_STARTS[b]..PHRASE_STARTS[b + 1]` are the phrases that begin with it.\n");
+    o.push_str("pub(crate) static PHRASE_STARTS: [u16; 257] = [");
+    for b in 0..=256usize {
+        let n = phrases.iter().take_while(|p| usize::from(p.as_bytes()[0]) < b).count();
+        let _ = write!(o, "{}{n}", if b % 16 == 0 { "\n    " } else { " " });
+        o.push(',');
+    }
+    o.push_str("\n];\n\n");
+}
+
+fn condition(c: &Condition, phrases: &[String]) -> String {
     let status = c.get("status").map(|t| ("status", t));
     // The tests all hold or the condition does not, so they run cheapest first: the status, then
     // presence, equality and prefixes, and phrases (a scan of the text each) last.
@@ -2165,7 +2201,13 @@ fn condition(c: &Condition) -> String {
                 Test::Status(v) => format!("Op::Status({})", status_list(v)),
                 Test::Present(b) => format!("Op::Present({b})"),
             };
-            format!("Test {{ subject: {subject}, op: {op} }}")
+            let ids: Vec<String> = match t {
+                Test::Contains(v) => {
+                    v.iter().filter_map(|p| phrases.iter().position(|q| q == p)).map(|i| i.to_string()).collect()
+                }
+                _ => Vec::new(),
+            };
+            format!("Test {{ subject: {subject}, op: {op}, phrases: &[{}] }}", ids.join(", "))
         })
         .collect();
     format!("Condition {{ tests: &[{}] }}", tests.join(", "))
@@ -2211,6 +2253,7 @@ fn emit_table(
     file: &str,
     paths: &BodyPaths,
     reads: &BTreeMap<String, usize>,
+    phrases: &[String],
 ) {
     let style = t.effective(raw);
     let _ = writeln!(o, "/// The `{}` table ({file}), with what it inherits.", style.style);
@@ -2281,7 +2324,7 @@ fn emit_table(
                     "            Signature {{ present: &[{}], numeric: &[{}], when: {}, source: {:?} }},",
                     present.join(", "),
                     numeric.join(", "),
-                    condition(&sig.when),
+                    condition(&sig.when, phrases),
                     sig.source
                 );
             }
@@ -2316,7 +2359,7 @@ fn emit_table(
             "        Rule {{ name: {:?}, table: {:?}, when: {}, then: Outcome {{ code: ErrorCode::{}, reason: {}, field: {} }}, source: {:?}, deprecated: {} }},",
             r.name,
             r.table,
-            condition(&r.when),
+            condition(&r.when, phrases),
             camel(&r.then.code),
             opt_str(&r.then.reason),
             opt_str(&r.then.field),
@@ -2483,11 +2526,13 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     o.push_str("/// How many distinct lists of locations the tables read fields from, plus one: `reads`\n");
     o.push_str("/// numbers them, 0 for none.\n");
     let _ = writeln!(o, "pub(crate) const READS: usize = {};\n", reads.len() + 1);
+    let phrases = phrase_list(t);
+    emit_phrases(&mut o, &phrases);
     for s in &t.styles {
         let file = format!("taxonomy/providers/{}.json", s.style);
-        emit_table(&mut o, t, s, &s.style.to_ascii_uppercase(), Some(&s.name), &file, &paths, &reads);
+        emit_table(&mut o, t, s, &s.style.to_ascii_uppercase(), Some(&s.name), &file, &paths, &reads, &phrases);
     }
-    emit_table(&mut o, t, &t.generic, "GENERIC", None, "taxonomy/generic.json", &paths, &reads);
+    emit_table(&mut o, t, &t.generic, "GENERIC", None, "taxonomy/generic.json", &paths, &reads, &phrases);
     emit_reasons(&mut o, t);
     emit_streams(&mut o, t, &paths);
 

@@ -55,6 +55,7 @@ mod forward;
 mod http;
 mod limits;
 mod normalize;
+mod phrases;
 mod redact;
 #[cfg(feature = "reqwest")]
 mod reqwest;

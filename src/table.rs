@@ -314,6 +314,8 @@ pub struct Test {
     pub subject: Subject,
     /// How.
     pub op: Op,
+    /// For a `Contains` test, its phrases' indexes in `PHRASES`.
+    pub(crate) phrases: &'static [u16],
 }
 
 /// How a subject is tested.
