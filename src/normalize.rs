@@ -348,12 +348,9 @@ impl Normalizer {
     ) -> (NormalizedError, bool) {
         let caps = Captures::read(body, &self.limits);
         let reads = Reads::new();
-        let mut view = View { table: StyleTable::generic(), caps: caps.as_ref(), headers, event, clock: self.clock };
-        let style = style.or_else(|| crate::detect::detect_in(view, status, &reads));
-        view.table = style.map_or(StyleTable::generic(), Style::table);
         // A response without this table's envelope is read by status alone, with the table's
         // fallbacks by status: its own, then the generic table's (the policy for "no usable body").
-        let usable = view.has_envelope() || view.matches_a_body_rule(status, &reads);
+        let (style, view, usable) = self.read_through(style, status, caps.as_ref(), headers, event, &reads);
         if usable && let Some(err) = self.unwrap_inner(style, status, &view, &reads, depth) {
             return (err, true);
         }
@@ -563,12 +560,27 @@ impl Normalizer {
     ) -> Option<NormalizedError> {
         let caps = Captures::read(body, &self.limits)?;
         let reads = Reads::new();
-        let mut view =
-            View { table: StyleTable::generic(), caps: Some(&caps), headers, event: None, clock: self.clock };
-        let style = style.or_else(|| crate::detect::detect_in(view, status, &reads));
-        view.table = style.map_or(StyleTable::generic(), Style::table);
-        let failed = view.has_envelope() || view.matches_a_body_rule(status, &reads);
+        let (style, view, failed) = self.read_through(style, status, Some(&caps), headers, None, &reads);
         failed.then(|| self.build(style, status, &view, &reads))
+    }
+
+    /// A response's style (`style`, else the detected one), the view of it through that
+    /// style's table, and whether the body is usable: it holds the table's envelope, or a rule
+    /// that tests the body holds for it.
+    fn read_through<'x, 'a>(
+        &self,
+        style: Option<Style>,
+        status: StatusCode,
+        caps: Option<&'x Captures<'a>>,
+        headers: &'x HeaderMap,
+        event: Option<&'x str>,
+        reads: &Reads<'x>,
+    ) -> (Option<Style>, View<'x, 'a>, bool) {
+        let mut view = View { table: StyleTable::generic(), caps, headers, event, clock: self.clock };
+        let style = style.or_else(|| crate::detect::detect_in(view, status, reads));
+        view.table = style.map_or(StyleTable::generic(), Style::table);
+        let usable = view.has_envelope() || view.matches_a_body_rule(status, reads);
+        (style, view, usable)
     }
 
     /// The error a view with a usable body reads as.
