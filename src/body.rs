@@ -754,6 +754,21 @@ mod tests {
             assert!(Captures::read(body, &limits).is_none(), "{:?}", String::from_utf8_lossy(body));
         }
         assert!(Captures::read(b"\xEF\xBB\xBF{}", &limits).is_some());
+        // A document that is not an object (or an array) is not walked at all.
+        for body in [&b"\"error\""[..], b"429", b"true", b"null", b" \"{}\""] {
+            assert!(Captures::walk(body, &limits).is_none(), "{:?}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn a_body_at_the_size_limit_is_read_and_one_byte_more_is_not() {
+        let limits = Limits { max_body_bytes: 32, ..Limits::default() };
+        let body = br#"{"error": {"code": "at_limit"}}"#;
+        let at = format!("{}{}", " ".repeat(limits.max_body_bytes - body.len()), String::from_utf8_lossy(body));
+        assert_eq!(at.len(), limits.max_body_bytes);
+        let caps = Captures::read(at.as_bytes(), &limits).expect("a body at the limit is read");
+        assert_eq!(caps.get(index("error.code")).and_then(Value::as_str), Some("at_limit"));
+        assert!(Captures::read(format!(" {at}").as_bytes(), &limits).is_none());
     }
 
     #[test]
@@ -767,6 +782,64 @@ mod tests {
         assert_eq!(list.len(), limits.max_details);
         assert_eq!(list[1].field.as_deref(), Some("f1"));
         assert_eq!(list[1].figures, vec![(Cow::Borrowed("max"), Value::Int(1))]);
+    }
+
+    /// The strings `deep_in` finds at `rest` within `v`.
+    fn deep_strings(v: &serde_json::Value, rest: &[Seg]) -> Vec<String> {
+        let mut out = Vec::new();
+        deep_in(v, rest, 0, CLASSIFY_BYTES, &mut out);
+        out.iter().map(|v| v.as_str().unwrap_or("(not a string)").to_owned()).collect()
+    }
+
+    #[test]
+    fn deeper_paths_follow_keys_stars_and_filters() {
+        let v = serde_json::json!({"error": {"details": [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"},
+            {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"field": "contents"}]},
+            {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"field": "tools"}]}
+        ], "by_name": {"b": {"msg": "second"}, "a": {"msg": "first"}}}});
+        let bad_request = Seg::Where("@type", "type.googleapis.com/google.rpc.BadRequest");
+        let violations = [Seg::Key("error"), Seg::Key("details"), bad_request, Seg::Key("fieldViolations")];
+        let first = deep_ref(&v, &violations).expect("the first BadRequest's violations");
+        assert_eq!(first, &serde_json::json!([{"field": "contents"}]));
+        let fields = [&violations[..], &[Seg::Any, Seg::Key("field")]].concat();
+        assert_eq!(deep_strings(&v, &fields), ["contents", "tools"]);
+        let info =
+            [Seg::Key("error"), Seg::Key("details"), Seg::Where("@type", "type.googleapis.com/google.rpc.ErrorInfo")];
+        assert_eq!(
+            deep_ref(&v, &[&info[..], &[Seg::Key("reason")]].concat()),
+            Some(&serde_json::json!("API_KEY_INVALID"))
+        );
+        assert_eq!(deep_strings(&v, &[&info[..], &[Seg::Key("reason")]].concat()), ["API_KEY_INVALID"]);
+        // `*` over an object reads its members' values, in key order.
+        let by_name = [Seg::Key("error"), Seg::Key("by_name"), Seg::Any, Seg::Key("msg")];
+        assert_eq!(deep_ref(&v, &by_name), Some(&serde_json::json!("first")));
+        assert_eq!(deep_strings(&v, &by_name), ["first", "second"]);
+        // A key that is not there, or a step that does not fit the value, finds nothing.
+        assert_eq!(deep_ref(&v, &[Seg::Key("nope")]), None);
+        assert_eq!(deep_ref(&v, &[Seg::Key("error"), Seg::Key("details"), Seg::Key("reason")]), None);
+        assert!(deep_strings(&v, &[Seg::Key("error"), Seg::Any, Seg::Where("@type", "x")]).is_empty());
+    }
+
+    #[test]
+    fn json_inside_strings_is_decoded_at_most_four_levels_deep() {
+        // `{"m": "<JSON of {\"m\": ... {\"msg\": \"found\"}}>"}`, `levels` strings deep.
+        let nested = |levels: usize| {
+            let mut v = serde_json::json!({"msg": "found"});
+            for _ in 0..levels {
+                v = serde_json::json!({"m": v.to_string()});
+            }
+            v
+        };
+        for levels in 1..=6 {
+            let mut rest = Vec::new();
+            for _ in 0..levels {
+                rest.extend([Seg::Key("m"), Seg::Json]);
+            }
+            rest.push(Seg::Key("msg"));
+            let found = deep_strings(&nested(levels), &rest);
+            assert_eq!(found.len(), usize::from(levels <= MAX_JSON_DEPTH), "{levels} levels: {found:?}");
+        }
     }
 
     #[test]

@@ -161,7 +161,8 @@ impl Location {
 pub enum Seg {
     /// An object member.
     Key(&'static str),
-    /// Every element of an array, in order; the first that yields a value wins.
+    /// Every element of an array, in order (in a field's location, every member value of an
+    /// object too, in key order); the first that yields a value wins.
     Any,
     /// The array elements that are objects whose member `.0` is the string `.1`.
     Where(&'static str, &'static str),

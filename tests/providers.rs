@@ -678,3 +678,37 @@ fn policy_20_a_vendor_numeric_code_decides_before_the_status() {
     let ok = br#"{"id":"x","reply":"Hi","base_resp":{"status_code":0,"status_msg":"success"}}"#;
     assert!(n.inspect(Some(Style::MiniMax), StatusCode::OK, &headers(&[]), ok).is_none());
 }
+
+/// The details google.rpc declares (`details` in `gemini.json`): a `BadRequest`'s field
+/// violations, each with its field and description, and only the safety ratings that blocked.
+#[test]
+fn google_rpc_field_violations_and_blocking_ratings_are_details() {
+    // Vertex, through @langchain/google-gauth (https://github.com/danny-avila/LibreChat/issues/11761).
+    let field = "tools[0].function_declarations[0].parameters.properties[3].value";
+    let description =
+        format!("Invalid JSON payload received. Unknown name \\\"const\\\" at '{field}': Cannot find field.");
+    let error = format!(
+        r#"{{"error": {{"code": 400, "message": "{description}", "errors": [{{"message": "{description}", "reason": "invalid"}}],
+            "status": "INVALID_ARGUMENT", "details": [
+              {{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "NOT_A_VIOLATION", "domain": "googleapis.com"}},
+              {{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{{"field": "{field}", "description": "{description}"}}]}}]}}}}"#
+    );
+    let n = Normalizer::new();
+    for (style, body) in [(Style::Vertex, format!("[{error}]")), (Style::Gemini, error.clone())] {
+        let err = n.normalize(Some(style), StatusCode::BAD_REQUEST, &HeaderMap::new(), body.as_bytes());
+        assert_eq!(err.code(), ErrorCode::InputValidationError, "{style}: {}", err.to_json());
+        let violation = err.details().iter().find(|d| d.field.as_deref() == Some(field));
+        let violation = violation.unwrap_or_else(|| panic!("{style}: the field violation in {}", err.to_json()));
+        assert_eq!(violation.message.as_deref(), Some(description.replace("\\\"", "\"").as_str()));
+        assert!(err.details().iter().all(|d| d.code.as_deref() != Some("NOT_A_VIOLATION")), "{}", err.to_json());
+    }
+
+    // A blocked candidate: only the categories that blocked are details.
+    let body = br#"{"candidates": [{"finishReason": "SAFETY", "safetyRatings": [
+        {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "NEGLIGIBLE"},
+        {"category": "HARM_CATEGORY_HARASSMENT", "probability": "HIGH", "blocked": true}]}]}"#;
+    let err = n.inspect(Some(Style::Gemini), StatusCode::OK, &HeaderMap::new(), body).expect("a failure");
+    let categories: Vec<&str> = err.details().iter().filter_map(|d| d.code.as_deref()).collect();
+    assert!(categories.contains(&"HARM_CATEGORY_HARASSMENT"), "{}", err.to_json());
+    assert!(!categories.contains(&"HARM_CATEGORY_HATE_SPEECH"), "{}", err.to_json());
+}
