@@ -784,6 +784,44 @@ mod tests {
         assert_eq!(list[1].figures, vec![(Cow::Borrowed("max"), Value::Int(1))]);
     }
 
+    /// What the walk of `body` noted at the probe of `path`.
+    fn probed(body: &str, path: &str) -> (bool, bool, Option<String>) {
+        let index = PROBES.iter().position(|p| p.join(".") == path).expect("a probed path");
+        let (caps, whole) = Captures::walk(body.as_bytes(), &Limits::default()).expect("json");
+        assert!(whole, "{body}");
+        let p = caps.probe(index).expect("a probe");
+        (p.seen, p.filled, p.text.as_deref().map(str::to_owned))
+    }
+
+    #[test]
+    fn probes_note_presence_emptiness_and_the_first_string() {
+        let finish = "choices.*.finish_reason";
+        let some = |s: &str| Some(s.to_owned());
+        // The first string that is not empty, in document order, over every element.
+        let body =
+            r#"{"choices": [{"finish_reason": ""}, {"finish_reason": "stop"}, {"finish_reason": "content_filter"}]}"#;
+        assert_eq!(probed(body, finish), (true, true, some("stop")));
+        assert_eq!(probed(r#"{"choices": [{"finish_reason": ""}]}"#, finish), (true, false, None));
+        assert_eq!(probed(r#"{"choices": [{"finish_reason": null}]}"#, finish), (false, false, None));
+        assert_eq!(probed(r#"{"choices": [{"index": 0}]}"#, finish), (false, false, None));
+        // An array or object is filled when it has an element or member.
+        let tools = "choices.*.delta.tool_calls";
+        assert_eq!(
+            probed(r#"{"choices": [{"delta": {"tool_calls": [{"id": "call_1"}]}}]}"#, tools),
+            (true, true, None)
+        );
+        assert_eq!(probed(r#"{"choices": [{"delta": {"tool_calls": []}}]}"#, tools), (true, false, None));
+        let function = "choices.*.delta.function_call";
+        assert_eq!(
+            probed(r#"{"choices": [{"delta": {"function_call": {"name": "f"}}}]}"#, function),
+            (true, true, None)
+        );
+        assert_eq!(probed(r#"{"choices": [{"delta": {"function_call": {}}}]}"#, function), (true, false, None));
+        // Once filled, a later empty value leaves it filled.
+        let body = r#"{"choices": [{"delta": {"tool_calls": [{"id": "call_1"}]}}, {"delta": {"tool_calls": []}}]}"#;
+        assert_eq!(probed(body, tools), (true, true, None));
+    }
+
     /// The strings `deep_in` finds at `rest` within `v`.
     fn deep_strings(v: &serde_json::Value, rest: &[Seg]) -> Vec<String> {
         let mut out = Vec::new();
