@@ -454,11 +454,6 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
         Ok(())
     }
 
-    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
-        self.put_str(Cow::Owned(v));
-        Ok(())
-    }
-
     fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<(), E> {
         self.note(true);
         self.put(Value::Int(v));
@@ -554,10 +549,6 @@ impl<'de> Visitor<'de> for StrVisitor {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Cow::Owned(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
     }
 }
 
@@ -820,6 +811,55 @@ mod tests {
         // Once filled, a later empty value leaves it filled.
         let body = r#"{"choices": [{"delta": {"tool_calls": [{"id": "call_1"}]}}, {"delta": {"tool_calls": []}}]}"#;
         assert_eq!(probed(body, tools), (true, true, None));
+    }
+
+    #[test]
+    fn escaped_keys_negative_numbers_and_every_scalar_of_a_details_entry_are_read() {
+        let limits = Limits::default();
+        // A key with an escape is unescaped before it is compared.
+        let caps = Captures::read(br#"{"err\u006fr": {"c\u006fde": -42}}"#, &limits).expect("json");
+        assert_eq!(caps.get(index("error.code")), Some(&Value::Int(-42)));
+        let body = br#"{"error": {"details": [{"fi\u0065ld": "messages", "code": "esc\"aped", "message": "m\u00e9",
+            "min": -1, "max": 18446744073709551615, "ratio": 0.5, "strict": true, "none": null, "list": [1], "obj": {"a": 1},
+            "w\u0069dth": "w\u0069de"}]}}"#;
+        let caps = Captures::read(body, &limits).expect("json");
+        let Some(Value::Details(list)) = caps.get(index("error.details")) else { panic!("details") };
+        let d = &list[0];
+        assert_eq!(
+            (d.field.as_deref(), d.code.as_deref(), d.message.as_deref()),
+            (Some("messages"), Some("esc\"aped"), Some("m\u{e9}"))
+        );
+        let figures: Vec<(&str, &Value<'_>)> = d.figures.iter().map(|(k, v)| (&**k, v)).collect();
+        assert_eq!(
+            figures,
+            [
+                ("min", &Value::Int(-1)),
+                ("max", &Value::Float(18446744073709551615.0)),
+                ("ratio", &Value::Float(0.5)),
+                ("strict", &Value::Bool(true)),
+                ("width", &Value::Str(Cow::Borrowed("wide"))),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_array_read_whole_and_by_element_is_capped_whole_and_walked_whole() {
+        // `choices` is both a path of its own and the parent of `choices.*.finish_reason`.
+        let limits = Limits::default();
+        let entries: Vec<String> = (0..40).map(|i| format!(r#"{{"index": {i}, "finish_reason": null}}"#)).collect();
+        let mut body = format!(r#"{{"choices": [{}, {{"finish_reason": "length"}}]}}"#, entries.join(", "));
+        let caps = Captures::read(body.as_bytes(), &limits).expect("json");
+        let Some(Value::Details(list)) = caps.get(index("choices")) else { panic!("choices") };
+        assert_eq!(list.len(), limits.max_details);
+        assert_eq!(list[1].figures, vec![(Cow::Borrowed("index"), Value::Int(1))]);
+        assert_eq!(probed(&body, "choices.*.finish_reason"), (true, true, Some("length".to_owned())));
+        body = r#"{"choices": []}"#.to_owned();
+        let caps = Captures::read(body.as_bytes(), &limits).expect("json");
+        assert_eq!(caps.get(index("choices")), Some(&Value::Details(Vec::new())));
+        // An array under a `*` without a path of its own: noted as filled when it has elements.
+        let parts = "candidates.*.content.parts";
+        assert_eq!(probed(r#"{"candidates": [{"content": {"parts": [{"text": "Hi"}]}}]}"#, parts), (true, true, None));
+        assert_eq!(probed(r#"{"candidates": [{"content": {"parts": []}}]}"#, parts), (true, false, None));
     }
 
     /// The strings `deep_in` finds at `rest` within `v`.
