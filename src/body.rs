@@ -843,6 +843,23 @@ mod tests {
     }
 
     #[test]
+    fn a_details_entry_keeps_at_most_eight_figures() {
+        let members: Vec<String> = (0..12).map(|i| format!(r#""f{i}": {i}"#)).collect();
+        let body = format!(r#"{{"error": {{"details": [{{"code": "C", {}}}]}}}}"#, members.join(", "));
+        let caps = Captures::read(body.as_bytes(), &Limits::default()).expect("json");
+        let Some(Value::Details(list)) = caps.get(index("error.details")) else { panic!("details") };
+        let names: Vec<&str> = list[0].figures.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(names, ["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"]);
+        assert_eq!(list[0].code.as_deref(), Some("C"));
+        // Entries that are no object are skipped, whatever they hold.
+        let body =
+            br#"{"error": {"details": [["x", [1], {"code": "NO"}], "text", -3, 3, 0.5, true, null, {"code": "C"}]}}"#;
+        let caps = Captures::read(body, &Limits::default()).expect("json");
+        let Some(Value::Details(list)) = caps.get(index("error.details")) else { panic!("details") };
+        assert_eq!(list.iter().map(|d| d.code.as_deref()).collect::<Vec<_>>(), [Some("C")]);
+    }
+
+    #[test]
     fn an_array_read_whole_and_by_element_is_capped_whole_and_walked_whole() {
         // `choices` is both a path of its own and the parent of `choices.*.finish_reason`.
         let limits = Limits::default();
