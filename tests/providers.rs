@@ -706,9 +706,16 @@ fn google_rpc_field_violations_and_blocking_ratings_are_details() {
     // A blocked candidate: only the categories that blocked are details.
     let body = br#"{"candidates": [{"finishReason": "SAFETY", "safetyRatings": [
         {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "NEGLIGIBLE"},
-        {"category": "HARM_CATEGORY_HARASSMENT", "probability": "HIGH", "blocked": true}]}]}"#;
+        {"category": "HARM_CATEGORY_HARASSMENT", "probability": "HIGH", "probabilityScore": 0.93, "blocked": true,
+         "message": "echoed", "": 1, "nested": {"a": 1}}]}]}"#;
     let err = n.inspect(Some(Style::Gemini), StatusCode::OK, &HeaderMap::new(), body).expect("a failure");
     let categories: Vec<&str> = err.details().iter().filter_map(|d| d.code.as_deref()).collect();
-    assert!(categories.contains(&"HARM_CATEGORY_HARASSMENT"), "{}", err.to_json());
     assert!(!categories.contains(&"HARM_CATEGORY_HATE_SPEECH"), "{}", err.to_json());
+    let rating = err.details().iter().find(|d| d.code.as_deref() == Some("HARM_CATEGORY_HARASSMENT"));
+    let rating = rating.unwrap_or_else(|| panic!("the blocking rating in {}", err.to_json()));
+    // Its other scalar members are figures; a detail's own member names and empty names are not.
+    let names: Vec<&str> = rating.figures.keys().map(String::as_str).collect();
+    assert_eq!(names, ["probability", "probabilityScore"], "{}", err.to_json());
+    assert_eq!(rating.figures["probabilityScore"], 0.93);
+    assert_eq!(rating.message, None);
 }
