@@ -294,3 +294,58 @@ fn reading_in_pieces_gives_what_the_whole_gives() {
         }
     }
 }
+
+/// A reader that says `Interrupted` before each piece it gives, or fails once its bytes are gone.
+struct Interrupting<'a> {
+    body: &'a [u8],
+    interrupted: bool,
+    then_fail: bool,
+}
+
+impl std::io::Read for Interrupting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.body.is_empty() && self.then_fail {
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"));
+        }
+        self.interrupted = !self.interrupted;
+        if self.interrupted {
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        Trickle(self.body, 16).read(buf).inspect(|&n| self.body = &self.body[n..])
+    }
+}
+
+/// Reading in pieces reads one byte past the size limit (a body that is over it by one is
+/// classified by status alone, as it is read whole), goes on after `Interrupted`, and reports
+/// any other error of the reader.
+#[test]
+fn reading_in_pieces_at_the_size_limit_and_through_interruptions() {
+    use llm_error_taxonomy::{ErrorCode, Limits};
+    let mut limits = Limits::default();
+    limits.max_body_bytes = 128;
+    let max = limits.max_body_bytes;
+    let n = normalizer().with_limits(limits);
+    let json = br#"{"error": {"message": "You exceeded your current quota.", "type": "insufficient_quota", "code": "insufficient_quota"}}"#;
+    let mut body = json.to_vec();
+    body.resize(max, b' ');
+    let (status, headers) = (StatusCode::TOO_MANY_REQUESTS, HeaderMap::new());
+    for (len, code) in [(max, ErrorCode::InsufficientBalance), (max + 1, ErrorCode::RateLimited)] {
+        body.resize(len, b' ');
+        let whole = n.inspect(Some(Style::OpenAI), status, &headers, &body).expect("an error");
+        assert_eq!(whole.code(), code, "{len} bytes");
+        let pieces = n.inspect_reader(Some(Style::OpenAI), status, &headers, Trickle(&body, 7)).expect("no I/O error");
+        assert_eq!(pieces.as_ref(), Some(&whole), "{len} bytes in pieces");
+    }
+
+    // A stream longer than the limit, read through interruptions, up to its error.
+    let stream = "data: {\"choices\": [{\"delta\": {\"content\": \"Hi\"}}]}\n\n".repeat(4)
+        + "data: {\"error\": {\"message\": \"overloaded\", \"type\": \"server_error\"}}\n\n";
+    let whole = n.inspect(None, StatusCode::OK, &headers, stream.as_bytes()).expect("a stream error");
+    let reader = Interrupting { body: stream.as_bytes(), interrupted: false, then_fail: false };
+    assert_eq!(n.inspect_reader(None, StatusCode::OK, &headers, reader).expect("no I/O error"), Some(whole));
+    // A stream whose reader fails before its end is that failure.
+    let cut = "data: {\"choices\": [{\"delta\": {\"content\": \"Hi\"}}]}\n\n".repeat(4);
+    let reader = Interrupting { body: cut.as_bytes(), interrupted: false, then_fail: true };
+    let err = n.inspect_reader(None, StatusCode::OK, &headers, reader).expect_err("the reader's error");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+}

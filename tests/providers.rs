@@ -719,3 +719,40 @@ fn google_rpc_field_violations_and_blocking_ratings_are_details() {
     assert_eq!(rating.figures["probabilityScore"], 0.93);
     assert_eq!(rating.message, None);
 }
+
+/// Errors inside errors are read at most three layers deep: a gateway in front of a gateway
+/// in front of a gateway in front of the provider is read to the provider, and one more
+/// gateway layer stops at the gateway.
+#[test]
+fn errors_inside_errors_are_read_three_layers_deep() {
+    let quota = r#"{"error": {"message": "You exceeded your current quota.", "type": "insufficient_quota", "code": "insufficient_quota"}}"#;
+    // OpenRouter's error with the layer inside as JSON in `metadata.raw`: OpenAI's, or another
+    // gateway's (a provider name no table knows, so its style is detected).
+    let wrap = |inner: &str, provider: &str| {
+        serde_json::json!({"error": {"message": "Provider returned error", "code": 429,
+            "metadata": {"raw": inner, "provider_name": provider}}})
+        .to_string()
+    };
+    let n = Normalizer::new();
+    let mut body = quota.to_owned();
+    for gateways in 1..=5 {
+        body = wrap(&body, if gateways == 1 { "OpenAI" } else { "Relay" });
+        let err =
+            n.normalize(Some(Style::OpenRouter), StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), body.as_bytes());
+        let layers = err.details().iter().filter(|d| d.code.as_deref() == Some(reason::GATEWAY_LAYER)).count();
+        // Each gateway read keeps its layer; past three, the outermost gateway's own reading.
+        let want = if gateways <= 3 { (ErrorCode::InsufficientBalance, gateways) } else { (ErrorCode::RateLimited, 0) };
+        assert_eq!((err.code(), layers), want, "{gateways} gateways: {}", err.to_json());
+    }
+    // With no room for details, the gateway's layer is not added either.
+    let mut limits = Limits::default();
+    limits.max_details = 0;
+    let err = Normalizer::new().with_limits(limits).normalize(
+        Some(Style::OpenRouter),
+        StatusCode::TOO_MANY_REQUESTS,
+        &HeaderMap::new(),
+        wrap(quota, "OpenAI").as_bytes(),
+    );
+    assert_eq!(err.code(), ErrorCode::InsufficientBalance);
+    assert!(err.details().is_empty(), "{}", err.to_json());
+}
