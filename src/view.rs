@@ -378,3 +378,22 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
 pub(crate) fn first_match(facts: &Facts<'_, '_, '_>) -> Option<&'static Rule> {
     facts.view.table.rules.iter().find(|r| facts.satisfy(&r.when))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Value, flag};
+    use std::borrow::Cow;
+
+    #[test]
+    fn a_flag_is_a_boolean_or_its_word_in_any_case() {
+        let s = |s: &'static str| Value::Str(Cow::Borrowed(s));
+        assert_eq!(flag(&Value::Bool(true)), Some(true));
+        assert_eq!(flag(&Value::Bool(false)), Some(false));
+        assert_eq!(flag(&s(" TRUE ")), Some(true));
+        assert_eq!(flag(&s("false")), Some(false));
+        assert_eq!(flag(&s("False\t")), Some(false));
+        for no in [s("maybe"), s("1"), s(""), s("truefalse"), Value::Int(1), Value::Float(0.0)] {
+            assert_eq!(flag(&no), None, "{no:?}");
+        }
+    }
+}

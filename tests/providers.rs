@@ -554,6 +554,9 @@ fn retry_delays_from_every_documented_source() {
     // An empty or impossible source is skipped, not read as zero.
     let h = [("x-ratelimit-reset", ""), ("retry-after", "Sat, 31 Feb 2026 12:00:00 GMT")];
     assert_eq!(secs(None, 429, &h, r#"{"error": {"message": "Slow down. Please try again in 1m30s."}}"#), Some(90));
+    // A header is read by its whole name: `X-RateLimit-Reset` is not the reset of a bucket.
+    let h = [("x-ratelimit-reset", "5"), ("x-ratelimit-reset-tokens", "6m0s"), ("x-ratelimit-reset-requests", "60")];
+    assert_eq!(secs(None, 429, &h, ""), Some(5));
 }
 
 // Policy 18: errors inside errors, read by the innermost specific one, both layers kept; a
