@@ -381,8 +381,39 @@ pub(crate) fn first_match(facts: &Facts<'_, '_, '_>) -> Option<&'static Rule> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Value, flag};
+    use super::{Clock, StyleTable, Transform, Value, View, flag, transform};
+    use http::HeaderMap;
     use std::borrow::Cow;
+
+    #[test]
+    fn transforms_read_text_numbers_and_delays() {
+        let headers = HeaderMap::new();
+        let view = View::bare(StyleTable::generic(), &headers, Clock::System);
+        let t = |v: Value<'static>, tr: Transform| transform(v, tr, &view);
+        let s = |s: &'static str| Value::Str(Cow::Borrowed(s));
+        // A number is text to the text transforms.
+        assert_eq!(t(Value::Int(42), Transform::Before("-")), Some(s("42")));
+        assert_eq!(t(Value::Int(-5), Transform::After("-")), Some(s("5")));
+        assert_eq!(t(s("ModelNotReadyException:http://x"), Transform::Before(":")), Some(s("ModelNotReadyException")));
+        assert_eq!(t(s("Model-X"), Transform::Lower), Some(s("model-x")));
+        assert_eq!(t(Value::Bool(true), Transform::Lower), None);
+        // `|number`: numbers pass, numeric strings are read, whole ones as integers.
+        assert_eq!(t(Value::Int(3), Transform::Number), Some(Value::Int(3)));
+        assert_eq!(t(Value::Float(2.5), Transform::Number), Some(Value::Float(2.5)));
+        assert_eq!(t(s(" 12 "), Transform::Number), Some(Value::Int(12)));
+        assert_eq!(t(s("-7"), Transform::Number), Some(Value::Int(-7)));
+        assert_eq!(t(s("2.5"), Transform::Number), Some(Value::Float(2.5)));
+        assert_eq!(t(s("999999999999999"), Transform::Number), Some(Value::Int(999_999_999_999_999)));
+        assert_eq!(t(s("1e15"), Transform::Number), Some(Value::Float(1e15)));
+        for no in [s("inf"), s("NaN"), s("twelve"), Value::Bool(true)] {
+            assert_eq!(t(no.clone(), Transform::Number), None, "{no:?}");
+        }
+        // A delay is a finite number of seconds that is not negative.
+        assert_eq!(t(Value::Int(1500), Transform::Millis), Some(Value::Float(1.5)));
+        assert_eq!(t(Value::Int(-1000), Transform::Millis), None);
+        assert_eq!(t(s("17s"), Transform::Duration), Some(Value::Float(17.0)));
+        assert_eq!(t(Value::Float(-3.0), Transform::Duration), None);
+    }
 
     #[test]
     fn a_flag_is_a_boolean_or_its_word_in_any_case() {

@@ -759,3 +759,17 @@ fn errors_inside_errors_are_read_three_layers_deep() {
     assert_eq!(err.code(), ErrorCode::InsufficientBalance);
     assert!(err.details().is_empty(), "{}", err.to_json());
 }
+
+/// Inside a 200, a body is a failure when it holds the style's envelope: a message, code or
+/// type as text, or a code as a number; a number where the message goes is no envelope.
+#[test]
+fn a_numeric_code_is_an_envelope_and_a_numeric_message_is_not() {
+    let n = Normalizer::new();
+    let inspect = |style: Style, body: &str| n.inspect(Some(style), StatusCode::OK, &HeaderMap::new(), body.as_bytes());
+    // OpenRouter's error chunk with its numeric code, as a 200 body.
+    let err = inspect(Style::OpenRouter, r#"{"error": {"code": 502}}"#).expect("a failure");
+    assert_eq!(err.upstream().code.as_deref(), Some("502"), "{}", err.to_json());
+    assert!(inspect(Style::OpenAI, r#"{"error": {"code": "server_error"}}"#).is_some());
+    assert!(inspect(Style::OpenAI, r#"{"error": {"message": 42}}"#).is_none());
+    assert!(inspect(Style::OpenAI, r#"{"error": {"message": ["not", "text"]}}"#).is_none());
+}
