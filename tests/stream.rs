@@ -475,3 +475,30 @@ fn a_status_comment_gives_the_event_its_status() {
         "id:1\nevent:result\ndata:{\"output\":{\"text\":\"Hi\",\"finish_reason\":\"stop\"},\"request_id\":\"a1\"}\n\n";
     assert!(read(Some(Style::DashScope), done.as_bytes()).is_none());
 }
+
+/// A stream answered with an error status: the error one of its events reports, which says more
+/// than the status; else (a stream that breaks off, or ends without an error) the status's reading.
+#[test]
+fn a_stream_under_an_error_status_is_its_events_error_or_the_statuss() {
+    let n = Normalizer::new();
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("text/event-stream"));
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    let by_status = |body: &[u8]| n.normalize(Some(Style::OpenAI), status, &headers, body);
+    let event = "data: {\"error\": {\"message\": \"This model's maximum context length is 8192 tokens.\", \"type\": \"invalid_request_error\", \"code\": \"context_length_exceeded\"}}\n\n";
+    let err = n.inspect(Some(Style::OpenAI), status, &headers, event.as_bytes()).expect("a failure");
+    assert_eq!(err.code(), ErrorCode::InputValidationError, "{}", err.to_json());
+    let status_code = by_status(event.as_bytes()).code();
+    assert_ne!(status_code, ErrorCode::InputValidationError);
+    let dropped = OPENAI_OK.replace("data: [DONE]\n\n", "");
+    for body in [dropped.as_str(), OPENAI_OK, ""] {
+        let err = n.inspect(Some(Style::OpenAI), status, &headers, body.as_bytes());
+        assert_eq!(err, Some(by_status(body.as_bytes())), "{body:?}");
+        assert_eq!(err.map(|e| e.code()), Some(status_code), "{body:?}");
+    }
+    // Under a success status, the same streams are the event's error, a drop and no failure.
+    let ok = |body: &str| n.inspect(Some(Style::OpenAI), StatusCode::OK, &headers, body.as_bytes());
+    assert_eq!(ok(event).map(|e| e.code()), Some(ErrorCode::InputValidationError));
+    assert_eq!(ok(&dropped).and_then(|e| e.reason().map(str::to_owned)).as_deref(), Some("STREAM_DROPPED"));
+    assert_eq!(ok(OPENAI_OK), None);
+}
