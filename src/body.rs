@@ -808,6 +808,9 @@ mod tests {
             (true, true, None)
         );
         assert_eq!(probed(r#"{"choices": [{"delta": {"function_call": {}}}]}"#, function), (true, false, None));
+        // The same for an object with paths below it (Anthropic's `delta`).
+        assert_eq!(probed(r#"{"delta": {"type": "text_delta", "text": ""}}"#, "delta"), (true, true, None));
+        assert_eq!(probed(r#"{"delta": {}}"#, "delta"), (true, false, None));
         // Once filled, a later empty value leaves it filled.
         let body = r#"{"choices": [{"delta": {"tool_calls": [{"id": "call_1"}]}}, {"delta": {"tool_calls": []}}]}"#;
         assert_eq!(probed(body, tools), (true, true, None));
