@@ -412,6 +412,21 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
+    /// The quick pre-scan counts a format's own extra characters as part of a run: a secret
+    /// broken up by them (base64's `+`, `/` and `=`) is still scanned for, and masked.
+    #[test]
+    fn secrets_made_mostly_of_extra_characters_are_found() {
+        let cases = [
+            ("Authorization: Basic Zm+/QW+/Yk+/Xy==", "Authorization: Basic ****"),
+            // No run of letters and digits here is longer than three.
+            ("id: aB3+/cD4+/eF5+/gH6+/iJ7+/kL8+/mN9+/oP0+/ (bad)", "id: **** (bad)"),
+        ];
+        for (text, want) in cases {
+            assert!(may_hold_secret(text.as_bytes()), "{text}");
+            assert_eq!(redact(text), want);
+        }
+    }
+
     #[test]
     fn redacts_each_table_format() {
         let cases = [
