@@ -522,6 +522,8 @@ mod tests {
             assert_eq!(redact(text), text);
         }
         assert_eq!(redact("x https://tok@h y https://u:p@h"), "x https://****@h y https://u:****@h");
+        // A one-character user information, and a one-character password.
+        assert_eq!(redact("x https://k@h y https://u:k@h"), "x https://****@h y https://u:****@h");
         // Cut before its `@`, an authority is masked whole, whatever its characters.
         assert_eq!(clean("go https://abcdefghijklmnopqrstuvwx@host", 20), "go https://****");
         assert_eq!(clean("go https://abcdefghijklmnopqrstuvwx", 20), "go https://****");
