@@ -529,6 +529,21 @@ mod tests {
         assert_eq!(clean("go https://abcdefghijklmnopqrstuvwx", 20), "go https://****");
     }
 
+    #[test]
+    fn run_time_formats_mask_tokens_of_their_length_at_word_starts() {
+        let formats = [("acme_".to_owned(), 16), ("zz-".to_owned(), 0)];
+        let f = |text| redact_formats(text, &formats).into_owned();
+        assert_eq!(f("key acme_0123456789abcdef was revoked"), "key acme_**** was revoked");
+        // One character short of the format, inside a word, or a bare prefix: not a key.
+        assert_eq!(
+            f("key acme_0123456789abcde and xacme_0123456789abcdef"),
+            "key acme_0123456789abcde and xacme_0123456789abcdef"
+        );
+        assert_eq!(f("acme_ and zz- alone"), "acme_ and zz- alone");
+        // A format with no length still needs one token character.
+        assert_eq!(f("zz-a,acme_0123456789abcdef0"), "zz-****,acme_****");
+    }
+
     /// Redacting what redaction left changes nothing, also where one secret's prefix stands
     /// right before another's (a fuzz finding: the bare prefix before the mask was masked again).
     #[test]
