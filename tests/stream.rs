@@ -502,3 +502,38 @@ fn a_stream_under_an_error_status_is_its_events_error_or_the_statuss() {
     assert_eq!(ok(&dropped).and_then(|e| e.reason().map(str::to_owned)).as_deref(), Some("STREAM_DROPPED"));
     assert_eq!(ok(OPENAI_OK), None);
 }
+
+/// Each content type of a newline-delimited JSON stream names a stream, whatever its body.
+#[test]
+fn each_json_lines_content_type_is_a_stream() {
+    for ct in ["application/x-ndjson", "application/jsonl", "application/json-seq", "Application/JSONL; charset=utf-8"]
+    {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static(ct));
+        assert!(is_event_stream(&headers, b""), "{ct}");
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    assert!(!is_event_stream(&headers, b"{}"));
+}
+
+/// The phase is read from the crate's own stream entry only: a details entry with a code and
+/// both `phase` and `partial_output`, as a stream or a transport failure writes it.
+#[test]
+fn only_the_crates_own_stream_entry_tells_the_phase() {
+    let dropped = OPENAI_OK.replace("data: [DONE]\n\n", "");
+    let err = read(None, dropped.as_bytes()).expect("a drop").into_error();
+    assert_eq!((err.stream_phase(), err.partial_output()), (Some(StreamPhase::MidStream), true));
+    assert_eq!(StreamPhase::MidStream.to_string(), "mid_stream");
+    assert_eq!(StreamPhase::BeforeFirstToken.to_string(), "before_first_token");
+    let mut envelope: serde_json::Value = serde_json::from_str(&err.to_json()).expect("json");
+    for details in [
+        serde_json::json!([{"code": "UPSTREAM_DETAIL", "phase": "mid_stream"}]),
+        serde_json::json!([{"code": "UPSTREAM_DETAIL", "partial_output": true}]),
+        serde_json::json!([{"field": "stream", "phase": "mid_stream", "partial_output": true}]),
+    ] {
+        envelope["error"]["details"] = details.clone();
+        let err: NormalizedError = serde_json::from_value(envelope.clone()).expect("an error");
+        assert_eq!((err.stream_phase(), err.partial_output()), (None, false), "{details}");
+    }
+}
