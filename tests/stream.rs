@@ -537,3 +537,31 @@ fn only_the_crates_own_stream_entry_tells_the_phase() {
         assert_eq!((err.stream_phase(), err.partial_output()), (None, false), "{details}");
     }
 }
+
+/// What is left of an oversized line when the next chunk ends it is part of that line, even
+/// when it reads like an event of its own; and a reader tells whether it saw the terminator.
+#[test]
+fn the_tail_of_an_oversized_line_is_no_line_of_its_own() {
+    let mut limits = Limits::default();
+    limits.max_body_bytes = 256;
+    let normalizer = Normalizer::new().with_limits(limits);
+    let head = format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}", "x".repeat(400));
+    let tail = "data: {\"error\": {\"message\": \"smuggled\", \"type\": \"server_error\"}}\n\n";
+    let mut reader = normalizer.stream_reader(None, StatusCode::OK, &HeaderMap::new());
+    assert_eq!(reader.push(head.as_bytes()), None);
+    assert_eq!(reader.push(tail.as_bytes()), None, "the tail belongs to the oversized line");
+    assert!(!reader.is_done());
+    assert_eq!(reader.push(b"data: [DONE]\n\n"), None);
+    assert!(reader.is_done());
+    assert_eq!(reader.finish(), None);
+}
+
+/// An Amazon event stream with no message at all ended before its first: a drop.
+#[test]
+fn an_empty_amazon_event_stream_is_a_drop() {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/vnd.amazon.eventstream"));
+    let reader = Normalizer::new().stream_reader(Some(Style::Bedrock), StatusCode::OK, &headers);
+    let err = reader.finish().expect("a drop");
+    assert_eq!(reason(&err), Some("STREAM_DROPPED"));
+}
