@@ -773,3 +773,27 @@ fn a_numeric_code_is_an_envelope_and_a_numeric_message_is_not() {
     assert!(inspect(Style::OpenAI, r#"{"error": {"message": 42}}"#).is_none());
     assert!(inspect(Style::OpenAI, r#"{"error": {"message": ["not", "text"]}}"#).is_none());
 }
+
+/// An event-stream message of type `error` (`:error-code`, `:error-message`) is the stream's
+/// error, read with its message.
+#[test]
+fn an_event_stream_error_message_is_the_streams_error() {
+    let frame = |headers: &[(&str, &str)], payload: &[u8]| {
+        let headers: Vec<(&[u8], &[u8])> = headers.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect();
+        common::wire::frame(&headers, payload)
+    };
+    let mut body = frame(
+        &[(":message-type", "event"), (":event-type", "contentBlockDelta")],
+        br#"{"delta":{"text":"Hi"},"contentBlockIndex":0}"#,
+    );
+    body.extend(frame(
+        &[(":message-type", "error"), (":error-code", "InternalFailure"), (":error-message", "The service is busy.")],
+        b"",
+    ));
+    let typed = headers(&[("content-type", "application/vnd.amazon.eventstream")]);
+    let mut reader = Normalizer::new().stream_reader(Some(Style::Bedrock), StatusCode::OK, &typed);
+    let found = reader.push(&body).or_else(|| reader.finish()).expect("an error");
+    assert_eq!(found.error().message(), "The service is busy.", "{}", found.error().to_json());
+    assert_ne!(found.error().reason(), Some("STREAM_DROPPED"));
+    assert!(!found.is_retry_safe(), "a delta was delivered first");
+}

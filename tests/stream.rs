@@ -565,3 +565,15 @@ fn an_empty_amazon_event_stream_is_a_drop() {
     let err = reader.finish().expect("a drop");
     assert_eq!(reason(&err), Some("STREAM_DROPPED"));
 }
+
+/// `id:` and `retry:` lines and fields of no known name carry nothing: not inside a bare JSON
+/// event, and not as output before an error.
+#[test]
+fn id_retry_and_unknown_fields_carry_nothing() {
+    let bare = "{\"error\": {\"message\": \"boom\", \"type\": \"server_error\"}}\nid: 7\nretry: 100\n\n";
+    let err = read(None, bare.as_bytes()).expect("the bare JSON error");
+    assert_eq!(err.error().message(), "boom", "{}", err.error().to_json());
+    let body = "foo: bar\n\nid: 1\n\ndata: {\"error\": {\"message\": \"overloaded\", \"type\": \"server_error\"}}\n\n";
+    let err = read(None, body.as_bytes()).expect("an error");
+    assert_eq!((err.error().message(), err.phase()), ("overloaded", StreamPhase::BeforeFirstToken));
+}
