@@ -577,3 +577,31 @@ fn id_retry_and_unknown_fields_carry_nothing() {
     let err = read(None, body.as_bytes()).expect("an error");
     assert_eq!((err.error().message(), err.phase()), ("overloaded", StreamPhase::BeforeFirstToken));
 }
+
+/// A payload of text (not JSON) may be output and counts as such; one of white space does not.
+#[test]
+fn text_counts_as_output_and_white_space_does_not() {
+    let error = "data: {\"error\": {\"message\": \"overloaded\", \"type\": \"server_error\"}}\n\n";
+    for (before, phase) in
+        [("data: Hello\n\n", StreamPhase::MidStream), ("data:   \n\n", StreamPhase::BeforeFirstToken)]
+    {
+        let err = read(None, format!("{before}{error}").as_bytes()).expect("an error");
+        assert_eq!(err.phase(), phase, "{before:?}");
+    }
+}
+
+/// The stream's own detail always finds room, within `max_details`.
+#[test]
+fn the_stream_detail_fits_within_the_details_limit() {
+    let body = "data: {\"error\": {\"message\": \"bad\", \"type\": \"invalid_request_error\"}}\n\n";
+    for max in [1, 2] {
+        let mut limits = Limits::default();
+        limits.max_details = max;
+        let normalizer = Normalizer::new().with_limits(limits);
+        let err =
+            normalizer.normalize_stream(None, StatusCode::OK, &HeaderMap::new(), body.as_bytes()).expect("an error");
+        let codes: Vec<Option<&str>> = err.error().details().iter().map(|d| d.code.as_deref()).collect();
+        assert_eq!(codes.len(), max, "{}", err.error().to_json());
+        assert_eq!(codes.last(), Some(&Some("STREAM_ERROR")));
+    }
+}
