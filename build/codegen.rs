@@ -2195,7 +2195,13 @@ fn condition(c: &Condition, phrases: &[String]) -> String {
                 format!("Subject::Field(Field::{})", camel(k))
             };
             let op = match t {
-                Test::Equals(v) => format!("Op::Equals({})", str_list(v)),
+                Test::Equals(v) => {
+                    // Sorted, so that a value is looked up by binary search.
+                    let mut v = v.clone();
+                    v.sort();
+                    v.dedup();
+                    format!("Op::Equals({})", str_list(&v))
+                }
                 Test::StartsWith(v) => format!("Op::StartsWith({})", str_list(v)),
                 Test::Contains(v) => format!("Op::Contains({})", str_list(v)),
                 Test::Status(v) => format!("Op::Status({})", status_list(v)),

@@ -10,38 +10,59 @@ const WORDS: usize = PHRASES.len().div_ceil(64);
 pub(crate) struct Found([u64; WORDS]);
 
 impl Found {
-    /// The phrases `text` contains, found in one pass: at each position only the phrases that
-    /// begin with its byte are compared (the phrases are lowercase ASCII).
+    /// The phrases `text` contains, found in one pass: a word is looked at only where it begins
+    /// (a phrase that begins with a letter or digit begins where a word does), and there only
+    /// the phrases that begin with its first two bytes are compared (the phrases are lowercase
+    /// ASCII, sorted).
     pub(crate) fn in_text(text: &str) -> Found {
         let m = text.as_bytes();
         let word = |b: u8| b.is_ascii_alphanumeric();
         let mut found = Found::default();
-        for (i, &b) in m.iter().enumerate() {
-            let b = b.to_ascii_lowercase();
-            // A phrase that begins with a letter or digit begins where a word does.
-            if word(b) && i > 0 && word(m[i - 1]) {
-                continue;
+        let mut i = 0;
+        while i < m.len() {
+            let b = m[i].to_ascii_lowercase();
+            let (lo, hi) = (PHRASE_STARTS[usize::from(b)], PHRASE_STARTS[usize::from(b) + 1]);
+            if lo < hi {
+                found.at(m, i, usize::from(lo)..usize::from(hi));
             }
-            let next = m.get(i + 1).map(u8::to_ascii_lowercase);
-            let b = usize::from(b);
-            // Phrases with the same first byte are sorted by the second, a phrase of one byte first.
-            for id in PHRASE_STARTS[b]..PHRASE_STARTS[b + 1] {
-                let p = PHRASES[usize::from(id)].as_bytes();
-                if let Some(&second) = p.get(1) {
-                    match next {
-                        Some(n) if second < n => continue,
-                        Some(n) if second == n => {}
-                        _ => break,
-                    }
-                }
-                let Some(rest) = m.get(i + 1..i + p.len()) else { continue };
-                let ends = !p.last().copied().is_some_and(word) || m.get(i + p.len()).is_none_or(|&n| !word(n));
-                if ends && rest.eq_ignore_ascii_case(&p[1..]) {
-                    found.0[usize::from(id / 64)] |= 1 << (id % 64);
+            i += 1;
+            if word(b) {
+                // The rest of the word: no phrase begins inside one.
+                while i < m.len() && word(m[i]) {
+                    i += 1;
                 }
             }
         }
         found
+    }
+
+    /// Notes the phrases of `group` (those that begin with `m[i]`) that `m` holds at `i`.
+    fn at(&mut self, m: &[u8], i: usize, group: std::ops::Range<usize>) {
+        let word = |b: u8| b.is_ascii_alphanumeric();
+        let phrases = &PHRASES[group.clone()];
+        // Sorted, a phrase of one byte comes first, then the phrases by their second byte.
+        let from = match m.get(i + 1) {
+            Some(n) => {
+                let n = n.to_ascii_lowercase();
+                let one = phrases.partition_point(|p| p.len() < 2);
+                one + phrases[one..].partition_point(|p| p.as_bytes()[1] < n)
+            }
+            None => phrases.len(),
+        };
+        let ones = phrases.iter().take_while(|p| p.len() < 2).enumerate();
+        let twos =
+            phrases.iter().enumerate().skip(from).take_while(|(_, p)| {
+                m.get(i + 1).is_some_and(|n| p.as_bytes().get(1) == Some(&n.to_ascii_lowercase()))
+            });
+        for (k, p) in ones.chain(twos) {
+            let p = p.as_bytes();
+            let Some(rest) = m.get(i + 1..i + p.len()) else { continue };
+            let ends = !p.last().copied().is_some_and(word) || m.get(i + p.len()).is_none_or(|&n| !word(n));
+            if ends && rest.eq_ignore_ascii_case(&p[1..]) {
+                let id = group.start + k;
+                self.0[id / 64] |= 1 << (id % 64);
+            }
+        }
     }
 
     /// Whether any of the phrases `ids` (indexes in `PHRASES`) was found.

@@ -68,18 +68,49 @@ const MIN_RUN: usize = {
     min
 };
 
-/// Whether `bytes` holds a run of at least [`MIN_RUN`] token bytes or an `@` (a URL's user
-/// information); without either no whole secret can be there, and the text is passed over in
-/// one quick loop.
-fn may_hold_secret(bytes: &[u8]) -> bool {
-    let mut run = 0usize;
+/// The patterns with no prefix: shapes, tried at every word start.
+const SHAPES: u64 = {
+    let mut set = 0;
+    let mut i = 0;
+    while i < SECRETS.len() {
+        if SECRETS[i].prefix.is_empty() {
+            set |= 1 << i;
+        }
+        i += 1;
+    }
+    set
+};
+
+/// The shortest run of [`RUN`] bytes a whole shape makes: its fewest characters.
+const MIN_SHAPE_RUN: usize = {
+    let mut min = usize::MAX;
+    let mut i = 0;
+    while i < SECRETS.len() {
+        if SECRETS[i].prefix.is_empty() && SECRETS[i].min_len < min {
+            min = SECRETS[i].min_len;
+        }
+        i += 1;
+    }
+    min
+};
+
+/// The patterns a whole secret in `bytes` may be of, read in one quick loop: none without a run
+/// of at least [`MIN_RUN`] token bytes or an `@` (a URL's user information), and no shape
+/// without a run of [`MIN_SHAPE_RUN`]. `None` when no whole secret can be there.
+fn may_hold_secret(bytes: &[u8]) -> Option<u64> {
+    let (mut run, mut longest, mut at) = (0usize, 0usize, false);
     for &b in bytes {
         run = if RUN[b as usize] { run + 1 } else { 0 };
-        if run >= MIN_RUN || b == b'@' {
-            return true;
-        }
+        longest = longest.max(run);
+        at |= b == b'@';
     }
-    false
+    if longest >= MIN_SHAPE_RUN {
+        Some(u64::MAX)
+    } else if longest >= MIN_RUN || at {
+        Some(!SHAPES)
+    } else {
+        None
+    }
 }
 
 /// For each byte, the patterns (as bits of an index into `SECRETS`) whose prefix starts with it,
@@ -283,7 +314,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 /// format's length).
 fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    if !cut && !may_hold_secret(bytes) {
+    // Cut short, a secret at the end may be shorter than any format: every pattern is tried.
+    let patterns = if cut { u64::MAX } else { may_hold_secret(bytes).unwrap_or(0) };
+    if patterns == 0 {
         return Cow::Borrowed(text);
     }
     let n = bytes.len();
@@ -315,7 +348,7 @@ fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
         if i >= n {
             break;
         }
-        let candidates = FIRST[bytes[i] as usize];
+        let candidates = FIRST[bytes[i] as usize] & patterns;
         if candidates != 0
             && let Some(span) = secret_at(bytes, i, candidates, cut)
         {
@@ -422,9 +455,13 @@ mod tests {
             ("id: aB3+/cD4+/eF5+/gH6+/iJ7+/kL8+/mN9+/oP0+/ (bad)", "id: **** (bad)"),
         ];
         for (text, want) in cases {
-            assert!(may_hold_secret(text.as_bytes()), "{text}");
+            assert!(may_hold_secret(text.as_bytes()).is_some(), "{text}");
             assert_eq!(redact(text), want);
         }
+        // A shape is tried only where a run is long enough to hold one.
+        assert!(may_hold_secret(cases[1].0.as_bytes()).is_some_and(|p| p & SHAPES != 0));
+        assert!(may_hold_secret(cases[0].0.as_bytes()).is_some_and(|p| p & SHAPES == 0));
+        assert_eq!(may_hold_secret(b"no secret here"), None);
     }
 
     #[test]

@@ -323,7 +323,7 @@ pub struct Test {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Op {
-    /// Its text is one of these, exactly.
+    /// Its text is one of these, exactly (sorted bytewise, without repeats).
     Equals(&'static [&'static str]),
     /// Its text starts with one of these.
     StartsWith(&'static [&'static str]),

@@ -51,15 +51,16 @@ impl<'x, 'a> View<'x, 'a> {
     }
 
     /// The values at one location, transformed: one, or for a deep path every element found.
-    fn all_at(&self, loc: Location) -> Vec<Value<'x>> {
+    fn all_at(&self, loc: Location) -> Few<Value<'x>> {
         match loc {
             Location::Deep { anchor, rest, then } => match self.caps {
                 Some(caps) => caps
                     .deep(anchor, rest)
                     .into_iter()
                     .filter_map(|v| then.iter().try_fold(v, |v, t| transform(v, *t, self)))
-                    .collect(),
-                None => Vec::new(),
+                    .collect::<Vec<_>>()
+                    .into(),
+                None => Few::Zero,
             },
             Location::Header { name, then } if name.ends_with('*') => {
                 let prefix = &name[..name.len() - 1];
@@ -72,15 +73,20 @@ impl<'x, 'a> View<'x, 'a> {
                     .collect();
                 // The same headers in any order give the same facts.
                 found.sort_by(|a, b| a.as_f64().partial_cmp(&b.as_f64()).unwrap_or(std::cmp::Ordering::Equal));
-                found
+                found.into()
             }
-            _ => self.at(loc).into_iter().collect(),
+            _ => self.at(loc).map_or(Few::Zero, Few::One),
         }
     }
 
     /// Every value of `field` at the first of its locations that has one.
-    pub(crate) fn values(&self, field: Field) -> Vec<Value<'x>> {
-        self.table.locations(field).iter().map(|loc| self.all_at(*loc)).find(|v| !v.is_empty()).unwrap_or_default()
+    pub(crate) fn values(&self, field: Field) -> Few<Value<'x>> {
+        self.table
+            .locations(field)
+            .iter()
+            .map(|loc| self.all_at(*loc))
+            .find(|v| !v.as_slice().is_empty())
+            .unwrap_or(Few::Zero)
     }
 
     /// The value at one location, transformed (for a deep path, the first element found).
@@ -89,7 +95,7 @@ impl<'x, 'a> View<'x, 'a> {
             Location::Body { path, .. } => reborrow(self.caps?.get(path)?)?,
             Location::Deep { anchor, rest, .. } => self.caps?.deep(anchor, rest).into_iter().next()?,
             Location::Header { .. } if self.headers.is_empty() => return None,
-            Location::Header { name, .. } if name.ends_with('*') => return self.all_at(loc).into_iter().next(),
+            Location::Header { name, .. } if name.ends_with('*') => return self.all_at(loc).into_first(),
             Location::Header { name, .. } => header_text(self.headers.get(name)?)?,
             Location::Event { .. } => Value::Str(Cow::Owned(self.event?.to_owned())),
         };
@@ -257,8 +263,54 @@ pub(crate) struct Reads<'x> {
 /// One list of locations read: its values and, once a phrase is looked for, the phrases each
 /// holds.
 struct Read<'x> {
-    values: Vec<Value<'x>>,
-    found: OnceCell<Vec<Found>>,
+    values: Few<Value<'x>>,
+    found: OnceCell<Few<Found>>,
+}
+
+/// None, one or more values: the one a location most often gives is kept without allocating.
+pub(crate) enum Few<T> {
+    Zero,
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> Few<T> {
+    pub(crate) fn as_slice(&self) -> &[T] {
+        match self {
+            Few::Zero => &[],
+            Few::One(v) => std::slice::from_ref(v),
+            Few::Many(v) => v,
+        }
+    }
+
+    fn into_first(self) -> Option<T> {
+        match self {
+            Few::Zero => None,
+            Few::One(v) => Some(v),
+            Few::Many(v) => v.into_iter().next(),
+        }
+    }
+}
+
+impl<T> From<Vec<T>> for Few<T> {
+    fn from(mut v: Vec<T>) -> Self {
+        match v.len() {
+            0 => Few::Zero,
+            1 => v.pop().map_or(Few::Zero, Few::One),
+            _ => Few::Many(v),
+        }
+    }
+}
+
+impl<T> FromIterator<T> for Few<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut iter = iter.into_iter();
+        let Some(first) = iter.next() else { return Few::Zero };
+        match iter.next() {
+            None => Few::One(first),
+            Some(second) => Few::Many([first, second].into_iter().chain(iter).collect()),
+        }
+    }
 }
 
 impl<'x> Reads<'x> {
@@ -268,9 +320,11 @@ impl<'x> Reads<'x> {
 
     /// The phrases a value holds.
     fn phrases_in(&self, value: &Value<'_>) -> Found {
-        let Some(text) = text(value) else { return Found::default() };
-        let Cow::Borrowed(t) = text else { return Found::in_text(&text) };
-        // A string is told by its address and length; an empty one needs no search.
+        let mut digits = [0; 20];
+        let Some(text) = text(value, &mut digits) else { return Found::default() };
+        // A string of the response is told by its address and length (a number's digits are
+        // written on the stack, and searched each time); an empty one needs no search.
+        let (Value::Str(_), Cow::Borrowed(t)) = (value, &text) else { return Found::in_text(&text) };
         let key = (t.as_ptr() as usize, t.len());
         if t.is_empty() {
             return Found::default();
@@ -286,15 +340,35 @@ impl<'x> Reads<'x> {
     }
 }
 
-/// A value as the tests see it: a string's first `CLASSIFY_BYTES`, a number or flag written out.
-fn text<'t>(value: &'t Value<'_>) -> Option<Cow<'t, str>> {
+/// A value as the tests see it: a string's first `CLASSIFY_BYTES`, a number or flag written out
+/// (an integer into `digits`).
+fn text<'t>(value: &'t Value<'_>, digits: &'t mut [u8; 20]) -> Option<Cow<'t, str>> {
     Some(match value {
         Value::Str(s) => Cow::Borrowed(cap(s, CLASSIFY_BYTES)),
-        Value::Int(i) => Cow::Owned(i.to_string()),
+        Value::Int(i) => Cow::Borrowed(decimal(*i, digits)),
         Value::Float(f) => Cow::Owned(f.to_string()),
         Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
         Value::Details(_) => return None,
     })
+}
+
+/// `n` in decimal, as `i64`'s `Display` writes it, in `buf`.
+fn decimal(n: i64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
 }
 
 /// The facts the rules test, read through one view.
@@ -318,7 +392,7 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
 
     /// Every value of `field` at its first location that has one, read once.
     pub(crate) fn all(&self, field: Field) -> &[Value<'x>] {
-        self.read(field).map_or(&[], |r| &r.values)
+        self.read(field).map_or(&[], |r| r.values.as_slice())
     }
 
     fn read(&self, field: Field) -> Option<&Read<'x>> {
@@ -333,8 +407,9 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
 
     /// The phrases each value of `field` holds, searched for once.
     fn found(&self, field: Field) -> &[Found] {
-        self.read(field)
-            .map_or(&[], |r| r.found.get_or_init(|| r.values.iter().map(|v| self.reads.phrases_in(v)).collect()))
+        self.read(field).map_or(&[], |r| {
+            r.found.get_or_init(|| r.values.as_slice().iter().map(|v| self.reads.phrases_in(v)).collect()).as_slice()
+        })
     }
 
     /// Whether a test holds: for a path over array elements, for any element.
@@ -360,9 +435,10 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
         if let Op::Status(p) = op {
             return value.as_status().is_some_and(|s| p.iter().any(|p| p.matches(s)));
         }
-        let Some(text) = text(value) else { return false };
+        let mut digits = [0; 20];
+        let Some(text) = text(value, &mut digits) else { return false };
         match op {
-            Op::Equals(v) => v.contains(&&*text),
+            Op::Equals(v) => v.binary_search(&&*text).is_ok(),
             Op::StartsWith(v) => v.iter().any(|p| text.starts_with(p)),
             Op::Status(_) | Op::Present(_) | Op::Contains(_) => false,
         }
@@ -381,7 +457,7 @@ pub(crate) fn first_match(facts: &Facts<'_, '_, '_>) -> Option<&'static Rule> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Clock, StyleTable, Transform, Value, View, flag, transform};
+    use super::{Clock, StyleTable, Transform, Value, View, decimal, flag, transform};
     use http::HeaderMap;
     use std::borrow::Cow;
 
@@ -413,6 +489,35 @@ mod tests {
         assert_eq!(t(Value::Int(-1000), Transform::Millis), None);
         assert_eq!(t(s("17s"), Transform::Duration), Some(Value::Float(17.0)));
         assert_eq!(t(Value::Float(-3.0), Transform::Duration), None);
+    }
+
+    /// `Op::Equals` is looked up by binary search: every list the tables hold is sorted.
+    #[test]
+    fn every_equals_list_is_sorted_without_repeats() {
+        use crate::table::{Condition, Op};
+        let conditions = crate::table::all().chain([StyleTable::generic()]).flat_map(|t| {
+            let rules = t.rules.iter().map(|r| &r.when);
+            let signatures = t.detect.iter().flat_map(|d| d.signatures.iter().map(|s| &s.when));
+            rules.chain(signatures).collect::<Vec<&Condition>>()
+        });
+        let mut lists = 0;
+        for c in conditions {
+            for t in c.tests {
+                if let Op::Equals(v) = t.op {
+                    assert!(v.windows(2).all(|w| w[0] < w[1]), "{v:?}");
+                    lists += 1;
+                }
+            }
+        }
+        assert!(lists > 100, "{lists}");
+    }
+
+    #[test]
+    fn integers_are_written_as_display_writes_them() {
+        let mut buf = [0; 20];
+        for n in [0, 7, -7, 10, 429, -1000, 1_234_567_890, i64::MAX, i64::MIN, i64::MIN + 1] {
+            assert_eq!(decimal(n, &mut buf), n.to_string());
+        }
     }
 
     #[test]
