@@ -4,6 +4,29 @@ use crate::table::{PHRASE_STARTS, PHRASES};
 
 const WORDS: usize = PHRASES.len().div_ceil(64);
 
+/// The bytes of words: ASCII letters and digits.
+const WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    t
+};
+
+/// The bytes a phrase begins with, in either case.
+static BEGINS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let lower = (b as u8).to_ascii_lowercase() as usize;
+        t[b] = PHRASE_STARTS[lower] < PHRASE_STARTS[lower + 1];
+        b += 1;
+    }
+    t
+};
+
 /// The phrases of `PHRASES` that a text contains on word boundaries, ignoring ASCII case: where
 /// a phrase begins or ends with a letter or digit, the text must not go on with one there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -12,23 +35,21 @@ pub(crate) struct Found([u64; WORDS]);
 impl Found {
     /// The phrases `text` contains, found in one pass: a word is looked at only where it begins
     /// (a phrase that begins with a letter or digit begins where a word does), and there only
-    /// the phrases that begin with its first two bytes are compared (the phrases are lowercase
-    /// ASCII, sorted).
+    /// the phrases that begin with its byte are compared (the phrases are lowercase ASCII, sorted,
+    /// so those that also share its second byte are neighbours).
     pub(crate) fn in_text(text: &str) -> Found {
         let m = text.as_bytes();
-        let word = |b: u8| b.is_ascii_alphanumeric();
         let mut found = Found::default();
         let mut i = 0;
         while i < m.len() {
-            let b = m[i].to_ascii_lowercase();
-            let (lo, hi) = (PHRASE_STARTS[usize::from(b)], PHRASE_STARTS[usize::from(b) + 1]);
-            if lo < hi {
-                found.at(m, i, usize::from(lo)..usize::from(hi));
+            let b = m[i];
+            if BEGINS[usize::from(b)] {
+                found.at(m, i);
             }
             i += 1;
-            if word(b) {
+            if WORD[usize::from(b)] {
                 // The rest of the word: no phrase begins inside one.
-                while i < m.len() && word(m[i]) {
+                while i < m.len() && WORD[usize::from(m[i])] {
                     i += 1;
                 }
             }
@@ -36,30 +57,26 @@ impl Found {
         found
     }
 
-    /// Notes the phrases of `group` (those that begin with `m[i]`) that `m` holds at `i`.
-    fn at(&mut self, m: &[u8], i: usize, group: std::ops::Range<usize>) {
-        let word = |b: u8| b.is_ascii_alphanumeric();
-        let phrases = &PHRASES[group.clone()];
-        // Sorted, a phrase of one byte comes first, then the phrases by their second byte.
-        let from = match m.get(i + 1) {
-            Some(n) => {
-                let n = n.to_ascii_lowercase();
-                let one = phrases.partition_point(|p| p.len() < 2);
-                one + phrases[one..].partition_point(|p| p.as_bytes()[1] < n)
-            }
-            None => phrases.len(),
-        };
-        let ones = phrases.iter().take_while(|p| p.len() < 2).enumerate();
-        let twos =
-            phrases.iter().enumerate().skip(from).take_while(|(_, p)| {
-                m.get(i + 1).is_some_and(|n| p.as_bytes().get(1) == Some(&n.to_ascii_lowercase()))
-            });
-        for (k, p) in ones.chain(twos) {
+    /// Notes the phrases that `m` holds at `i`.
+    fn at(&mut self, m: &[u8], i: usize) {
+        let b = usize::from(m[i].to_ascii_lowercase());
+        let next = m.get(i + 1).map_or(0, u8::to_ascii_lowercase);
+        let from = usize::from(PHRASE_STARTS[b]);
+        for (id, p) in PHRASES[..usize::from(PHRASE_STARTS[b + 1])].iter().enumerate().skip(from) {
             let p = p.as_bytes();
+            // Phrases with the same first byte are sorted by the second, a phrase of one byte first.
+            if let Some(&second) = p.get(1) {
+                if second < next {
+                    continue;
+                }
+                if second > next {
+                    break;
+                }
+            }
             let Some(rest) = m.get(i + 1..i + p.len()) else { continue };
-            let ends = !p.last().copied().is_some_and(word) || m.get(i + p.len()).is_none_or(|&n| !word(n));
+            let ends = !p.last().is_some_and(|&l| WORD[usize::from(l)])
+                || m.get(i + p.len()).is_none_or(|&n| !WORD[usize::from(n)]);
             if ends && rest.eq_ignore_ascii_case(&p[1..]) {
-                let id = group.start + k;
                 self.0[id / 64] |= 1 << (id % 64);
             }
         }

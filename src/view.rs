@@ -10,7 +10,7 @@ use crate::retry_after::{self, Clock};
 use crate::table::{Condition, Location, Op, READS, Rule, StyleTable, Subject, Test, Transform};
 use http::{HeaderMap, StatusCode};
 use std::borrow::Cow;
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 
 /// `true` or `false`, as a JSON boolean or a string such as a header value.
 pub(crate) fn flag(v: &Value<'_>) -> Option<bool> {
@@ -254,18 +254,20 @@ fn transform<'x>(v: Value<'x>, t: Transform, view: &View<'_, '_>) -> Option<Valu
 /// Every view a `Reads` serves must see the same response: the same captures, headers, event
 /// name and clock; only the table differs.
 pub(crate) struct Reads<'x> {
-    cells: [OnceCell<Read<'x>>; READS],
+    /// For each list of locations, where its values are kept: 0 before it is read, else one
+    /// more than their index in `kept`, or in `more` past `KEPT`.
+    slots: [Cell<u8>; READS],
+    kept: [OnceCell<Few<Value<'x>>>; KEPT],
+    more: OnceCell<Box<[OnceCell<Few<Value<'x>>>; READS]>>,
+    used: Cell<u8>,
     /// The phrases of the last texts searched, by where the text lies: lists of locations
     /// that differ can still read the same string of the body.
-    searched: RefCell<[(usize, usize, Found); 4]>,
+    searched: RefCell<[(usize, usize, Found); 8]>,
 }
 
-/// One list of locations read: its values and, once a phrase is looked for, the phrases each
-/// holds.
-struct Read<'x> {
-    values: Few<Value<'x>>,
-    found: OnceCell<Few<Found>>,
-}
+/// How many lists of locations a `Reads` keeps inline: what reading a response through every
+/// style needs (38 at most over `tests/cases`); any more are kept on the heap.
+const KEPT: usize = 48;
 
 /// None, one or more values: the one a location most often gives is kept without allocating.
 pub(crate) enum Few<T> {
@@ -315,7 +317,32 @@ impl<T> FromIterator<T> for Few<T> {
 
 impl<'x> Reads<'x> {
     pub(crate) fn new() -> Self {
-        Reads { cells: [const { OnceCell::new() }; READS], searched: RefCell::new([(0, 0, Found::default()); 4]) }
+        Reads {
+            slots: [const { Cell::new(0) }; READS],
+            kept: [const { OnceCell::new() }; KEPT],
+            more: OnceCell::new(),
+            used: Cell::new(0),
+            searched: RefCell::new([(0, 0, Found::default()); 8]),
+        }
+    }
+
+    /// The values of list `n`, read with `read` the first time.
+    fn values(&self, n: usize, read: impl FnOnce() -> Few<Value<'x>>) -> &[Value<'x>] {
+        let slot = usize::from(self.slots[n].get());
+        let cell = match slot {
+            0 => {
+                let used = self.used.get();
+                if usize::from(used) < KEPT {
+                    self.used.set(used + 1);
+                    self.slots[n].set(used + 1);
+                    &self.kept[usize::from(used)]
+                } else {
+                    &self.more.get_or_init(|| Box::new([const { OnceCell::new() }; READS]))[n]
+                }
+            }
+            s => &self.kept[s - 1],
+        };
+        cell.get_or_init(read).as_slice()
     }
 
     /// The phrases a value holds.
@@ -392,24 +419,15 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
 
     /// Every value of `field` at its first location that has one, read once.
     pub(crate) fn all(&self, field: Field) -> &[Value<'x>] {
-        self.read(field).map_or(&[], |r| r.values.as_slice())
-    }
-
-    fn read(&self, field: Field) -> Option<&Read<'x>> {
         match self.view.table.reads[field as usize] {
-            0 => None,
-            n => Some(
-                self.reads.cells[usize::from(n)]
-                    .get_or_init(|| Read { values: self.view.values(field), found: OnceCell::new() }),
-            ),
+            0 => &[],
+            n => self.reads.values(usize::from(n), || self.view.values(field)),
         }
     }
 
-    /// The phrases each value of `field` holds, searched for once.
-    fn found(&self, field: Field) -> &[Found] {
-        self.read(field).map_or(&[], |r| {
-            r.found.get_or_init(|| r.values.as_slice().iter().map(|v| self.reads.phrases_in(v)).collect()).as_slice()
-        })
+    /// Whether a value of `field` holds one of the phrases `ids`: each string is searched once.
+    fn contains(&self, field: Field, ids: &[u16]) -> bool {
+        self.all(field).iter().any(|v| self.reads.phrases_in(v).any(ids))
     }
 
     /// Whether a test holds: for a path over array elements, for any element.
@@ -422,7 +440,7 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
             Subject::Field(f) => f,
         };
         if let Op::Contains(_) = test.op {
-            return self.found(field).iter().any(|f| f.any(test.phrases));
+            return self.contains(field, test.phrases);
         }
         let values = self.all(field);
         if let Op::Present(want) = test.op {
@@ -457,7 +475,7 @@ pub(crate) fn first_match(facts: &Facts<'_, '_, '_>) -> Option<&'static Rule> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Clock, StyleTable, Transform, Value, View, decimal, flag, transform};
+    use super::{Clock, Few, READS, Reads, StyleTable, Transform, Value, View, decimal, flag, transform};
     use http::HeaderMap;
     use std::borrow::Cow;
 
@@ -510,6 +528,19 @@ mod tests {
             }
         }
         assert!(lists > 100, "{lists}");
+    }
+
+    /// Each list of locations is read once, whether kept inline or, past `KEPT`, on the heap.
+    #[test]
+    fn every_list_of_locations_is_read_once() {
+        let reads = Reads::new();
+        let n = |i: usize| Value::Int(i64::try_from(i).unwrap_or_default());
+        for i in (0..READS).rev() {
+            assert_eq!(reads.values(i, || Few::One(n(i))), [n(i)]);
+        }
+        for i in 0..READS {
+            assert_eq!(reads.values(i, || Few::Zero), [n(i)], "{i} is read again");
+        }
     }
 
     #[test]
