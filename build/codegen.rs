@@ -2766,13 +2766,23 @@ fn emit_streams(o: &mut String, t: &Taxonomy, paths: &BodyPaths) {
                 let runs: Vec<String> = (0..=128u8)
                     .map(|b| words.iter().filter(|w| w.as_bytes()[0] < b || b == 128).count().to_string())
                     .collect();
+                // The bytes the words begin with, as a set: bit `b % 64` of word `b / 64`.
+                let mut starts = [0u64; 4];
+                for w in &words {
+                    let b = w.as_bytes()[0];
+                    starts[usize::from(b >> 6)] |= 1 << (b & 63);
+                }
                 let _ = writeln!(
                     o,
-                    "    triggers: &{words:?},\n    trigger_runs: [{}],\n    always_read: false,",
-                    runs.join(", ")
+                    "    triggers: &{words:?},\n    trigger_runs: [{}],\n    trigger_starts: [{:#x}, {:#x}, {:#x}, {:#x}],\n    always_read: false,",
+                    runs.join(", "),
+                    starts[0],
+                    starts[1],
+                    starts[2],
+                    starts[3]
                 );
             }
-            None => o.push_str("    triggers: &[],\n    trigger_runs: [0; 129],\n    always_read: true,\n"),
+            None => o.push_str("    triggers: &[],\n    trigger_runs: [0; 129],\n    trigger_starts: [0; 4],\n    always_read: true,\n"),
         }
         o.push_str("};\n\n");
     };

@@ -22,51 +22,6 @@ fn equal_exact(w: u64, b: u8) -> u64 {
     !(((x & LOW7) + LOW7) | x | LOW7)
 }
 
-/// The positions of the bytes of `hay` that are `a` or `b`, in order.
-pub(crate) fn each2(hay: &[u8], a: u8, b: u8) -> Each2<'_> {
-    Each2 { hay, a, b, at: 0, mask: 0 }
-}
-
-/// The iterator of [`each2`]: a word's matches as a mask, then the next word's.
-pub(crate) struct Each2<'h> {
-    hay: &'h [u8],
-    a: u8,
-    b: u8,
-    /// Where the word after the one `mask` holds begins.
-    at: usize,
-    /// The matches of the word before `at`, not yet returned.
-    mask: u64,
-}
-
-impl Iterator for Each2<'_> {
-    type Item = usize;
-
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        while self.mask == 0 {
-            let w = match self.hay.get(self.at..self.at + 8) {
-                Some(word) => u64::from_le_bytes(word.try_into().unwrap_or_default()),
-                None => {
-                    // The last bytes, padded; the padding is no part of the haystack.
-                    let rest = self.hay.get(self.at..).filter(|r| !r.is_empty())?;
-                    let mut word = [0u8; 8];
-                    word[..rest.len()].copy_from_slice(rest);
-                    let keep = (1u64 << (8 * rest.len())) - 1;
-                    let w = u64::from_le_bytes(word);
-                    self.mask = (equal_exact(w, self.a) | equal_exact(w, self.b)) & keep;
-                    self.at += 8;
-                    continue;
-                }
-            };
-            self.mask = equal_exact(w, self.a) | equal_exact(w, self.b);
-            self.at += 8;
-        }
-        let i = self.at - 8 + (self.mask.trailing_zeros() / 8) as usize;
-        self.mask &= self.mask - 1;
-        Some(i)
-    }
-}
-
 /// The position of the first byte of `hay` that is `a` or `b`.
 ///
 /// ```text
@@ -88,34 +43,91 @@ pub(crate) fn find2(hay: &[u8], a: u8, b: u8) -> Option<usize> {
     words.remainder().iter().position(|&c| c == a || c == b).map(|i| at + i)
 }
 
+/// Bytes as a set: bit `b % 64` of word `b / 64` for the byte `b`.
+pub(crate) type ByteSet = [u64; 4];
+
+fn holds(set: &ByteSet, b: u8) -> bool {
+    set[usize::from(b >> 6)] >> (b & 63) & 1 == 1
+}
+
+/// The position of the first `"` of `hay` followed by a byte of `starts`, or `\` followed by `u`,
+/// at or after `from`: where a JSON string may begin with a word that begins with one of
+/// `starts`, or a `\u` escape. Quotes and backslashes are found eight bytes at a time.
+pub(crate) fn find_opening(hay: &[u8], from: usize, starts: &ByteSet) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let (w, keep) = match hay.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+            Some(w) => (u64::from_le_bytes(*w), u64::MAX),
+            None => {
+                // The last bytes, padded; the padding is no part of the haystack.
+                let rest = hay.get(at..).filter(|r| !r.is_empty())?;
+                let mut w = [0u8; 8];
+                w[..rest.len()].copy_from_slice(rest);
+                (u64::from_le_bytes(w), (1u64 << (8 * rest.len())) - 1)
+            }
+        };
+        let mut m = (equal_exact(w, b'"') | equal_exact(w, b'\\')) & keep;
+        while m != 0 {
+            let i = at + (m.trailing_zeros() / 8) as usize;
+            m &= m - 1;
+            let opens = match (hay[i], hay.get(i + 1)) {
+                (b'"', Some(&n)) => holds(starts, n),
+                (_, Some(&n)) => n == b'u',
+                (_, None) => false,
+            };
+            if opens {
+                return Some(i);
+            }
+        }
+        at += 8;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::find2;
 
-    /// The plain search, which `find2` must agree with.
-    fn naive(hay: &[u8], a: u8, b: u8) -> Option<usize> {
-        hay.iter().position(|&c| c == a || c == b)
+    /// The plain search, which `find_opening` must agree with.
+    fn set(bytes: &[u8]) -> super::ByteSet {
+        let mut set = [0; 4];
+        for &b in bytes {
+            set[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
+        set
     }
 
-    fn all2(hay: &[u8], a: u8, b: u8) -> Vec<usize> {
-        super::each2(hay, a, b).collect()
+    fn naive_opening(hay: &[u8], from: usize, starts: &[u8]) -> Option<usize> {
+        (from..hay.len().saturating_sub(1))
+            .find(|&i| (hay[i] == b'"' && starts.contains(&hay[i + 1])) || (hay[i] == b'\\' && hay[i + 1] == b'u'))
     }
 
     #[test]
-    fn each2_finds_every_match() {
-        let all: Vec<u8> = (0..=255).chain(0..=255).collect();
-        for (a, b) in [(b'"', b'\\'), (0, 255), (0x7f, 0x80), (1, 0), (b'a', b'a')] {
-            for start in 0..9 {
-                let hay = &all[start..];
-                let want: Vec<usize> =
-                    hay.iter().enumerate().filter(|(_, c)| **c == a || **c == b).map(|(i, _)| i).collect();
-                assert_eq!(all2(hay, a, b), want, "{a} {b} from {start}");
+    fn find_opening_agrees_with_the_plain_search() {
+        let alphabet = [b'"', b'\\', b'u', b'e', b'c', b'x', 0x80, 0xff, 0, b'"' + 1, b'"' - 1];
+        for starts in [&b"ce"[..], b"", b"BILMNOPRSUe", b"\"", b"u"] {
+            for len in 0..20 {
+                for seed in 0..40usize {
+                    let hay: Vec<u8> =
+                        (0..len).map(|i| alphabet[(i * 7 + seed * 13 + i * i * seed) % alphabet.len()]).collect();
+                    for from in 0..=len {
+                        assert_eq!(
+                            super::find_opening(&hay, from, &set(starts)),
+                            naive_opening(&hay, from, starts),
+                            "{hay:?} from {from} {starts:?}"
+                        );
+                    }
+                }
             }
         }
-        for len in 0..20 {
-            let hay = vec![0u8; len];
-            assert_eq!(all2(&hay, 0, 0), (0..len).collect::<Vec<_>>(), "the padding is not matched");
-        }
+        let text = br#"{"type":"content_block_delta","delta":{"text":" there"}}"#;
+        assert_eq!(super::find_opening(text, 0, &set(b"e")), None);
+        assert_eq!(super::find_opening(text, 0, &set(b"c")), Some(8));
+        assert_eq!(super::find_opening(br#"{"a":"\u0065rror"}"#, 0, &set(b"e")), Some(6));
+    }
+
+    /// The plain search, which `find2` must agree with.
+    fn naive(hay: &[u8], a: u8, b: u8) -> Option<usize> {
+        hay.iter().position(|&c| c == a || c == b)
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::code::{ErrorCode, Field};
 use crate::error::{Detail, NormalizedError, Upstream};
 use crate::normalize::Normalizer;
 use crate::redact::clean;
-use crate::scan::{each2, find2};
+use crate::scan::{find_opening, find2};
 use crate::table::{Style, StyleTable, stream_set};
 use crate::view::View;
 use http::{HeaderMap, StatusCode};
@@ -62,6 +62,8 @@ pub(crate) struct StreamSet {
     /// `trigger_runs[b]..trigger_runs[b + 1]` indexes the triggers that begin with the byte `b`
     /// (every trigger is ASCII).
     pub trigger_runs: [u8; 129],
+    /// The bytes the triggers begin with.
+    pub trigger_starts: crate::scan::ByteSet,
     /// Every JSON payload needs reading.
     pub always_read: bool,
 }
@@ -89,16 +91,15 @@ impl StreamSet {
             return true;
         }
         // An escaped quote counts as a quote: that only reads a payload more often.
-        for i in each2(data, b'"', b'\\') {
+        let mut from = 0;
+        while let Some(i) = find_opening(data, from, &self.trigger_starts) {
+            from = i + 1;
             let after = &data[i + 1..];
             if data[i] == b'\\' {
-                if after.first() == Some(&b'u') {
-                    return true;
-                }
-                continue;
+                return true;
             }
-            let Some(&first) = after.first() else { continue };
-            let Some(run) = self.trigger_runs.get(usize::from(first)..=usize::from(first) + 1) else { continue };
+            let first = usize::from(after[0]);
+            let Some(run) = self.trigger_runs.get(first..=first + 1) else { continue };
             let words = self.triggers.get(usize::from(run[0])..usize::from(run[1])).unwrap_or_default();
             // Byte by byte: a slice comparison would call `memcmp`, and the words are short.
             if words.iter().any(|t| t.len() <= after.len() && t.bytes().zip(after).all(|(a, &b)| a == b)) {
@@ -772,18 +773,18 @@ impl StreamReader {
     }
 
     fn read_event(&mut self) -> Option<NormalizedError> {
-        let name = std::str::from_utf8(&self.event).unwrap_or("");
+        let named = |names: &[&str]| names.iter().any(|n| n.as_bytes() == self.event);
         let data = &self.data;
         if self.set.is_done_marker(data) {
             self.done = true;
             return None;
         }
-        if self.set.error_events.contains(&name) {
+        if named(self.set.error_events) {
             return Some(self.payload_error());
         }
         // An end event still carries what the generation ended with (Cohere's `message-end`
         // holds its error and finish reason): it is read like any other, then ends the stream.
-        if self.set.end_events.contains(&name) {
+        if named(self.set.end_events) {
             self.done = true;
         }
         let json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
