@@ -2766,23 +2766,29 @@ fn emit_streams(o: &mut String, t: &Taxonomy, paths: &BodyPaths) {
                 let runs: Vec<String> = (0..=128u8)
                     .map(|b| words.iter().filter(|w| w.as_bytes()[0] < b || b == 128).count().to_string())
                     .collect();
-                // The bytes the words begin with, as a set: bit `b % 64` of word `b / 64`.
-                let mut starts = [0u64; 4];
+                // The pairs of bytes the words begin with, as `scan::PairSet` holds them (a word of
+                // one byte, with any byte after it).
+                let mut starts = [0u64; 16];
                 for w in &words {
-                    let b = w.as_bytes()[0];
-                    starts[usize::from(b >> 6)] |= 1 << (b & 63);
+                    let w = w.as_bytes();
+                    let seconds: Vec<u8> = match w.get(1) {
+                        Some(&b) => vec![b],
+                        None => (0..=255).collect(),
+                    };
+                    for b in seconds {
+                        let bit = (usize::from(w[0]) << 5 ^ usize::from(b)) & 1023;
+                        starts[bit / 64] |= 1 << (bit % 64);
+                    }
                 }
+                let starts: Vec<String> = starts.iter().map(|w| format!("{w:#x}")).collect();
                 let _ = writeln!(
                     o,
-                    "    triggers: &{words:?},\n    trigger_runs: [{}],\n    trigger_starts: [{:#x}, {:#x}, {:#x}, {:#x}],\n    always_read: false,",
+                    "    triggers: &{words:?},\n    trigger_runs: [{}],\n    trigger_starts: [{}],\n    always_read: false,",
                     runs.join(", "),
-                    starts[0],
-                    starts[1],
-                    starts[2],
-                    starts[3]
+                    starts.join(", ")
                 );
             }
-            None => o.push_str("    triggers: &[],\n    trigger_runs: [0; 129],\n    trigger_starts: [0; 4],\n    always_read: true,\n"),
+            None => o.push_str("    triggers: &[],\n    trigger_runs: [0; 129],\n    trigger_starts: [0; 16],\n    always_read: true,\n"),
         }
         o.push_str("};\n\n");
     };

@@ -43,17 +43,25 @@ pub(crate) fn find2(hay: &[u8], a: u8, b: u8) -> Option<usize> {
     words.remainder().iter().position(|&c| c == a || c == b).map(|i| at + i)
 }
 
-/// Bytes as a set: bit `b % 64` of word `b / 64` for the byte `b`.
-pub(crate) type ByteSet = [u64; 4];
+/// Pairs of bytes as a set of 1,024 bits, each pair at [`pair_bit`]: pairs that share a bit
+/// cannot be told apart, so a pair found in the set may still be none of those put in it.
+pub(crate) type PairSet = [u64; 16];
 
-fn holds(set: &ByteSet, b: u8) -> bool {
-    set[usize::from(b >> 6)] >> (b & 63) & 1 == 1
+/// The bit of the pair `a`, `b` in a [`PairSet`].
+pub(crate) const fn pair_bit(a: u8, b: u8) -> usize {
+    ((a as usize) << 5 ^ b as usize) & 1023
 }
 
-/// The position of the first `"` of `hay` followed by a byte of `starts`, or `\` followed by `u`,
-/// at or after `from`: where a JSON string may begin with a word that begins with one of
-/// `starts`, or a `\u` escape. Quotes and backslashes are found eight bytes at a time.
-pub(crate) fn find_opening(hay: &[u8], from: usize, starts: &ByteSet) -> Option<usize> {
+fn holds(set: &PairSet, a: u8, b: u8) -> bool {
+    let bit = pair_bit(a, b);
+    set[bit / 64] >> (bit % 64) & 1 == 1
+}
+
+/// The position of the first `"` of `hay` whose next two bytes (a missing byte counts as 0) are a
+/// pair of `starts`, or `\` followed by `u`, at or after `from`: where a JSON string may begin with
+/// a word that begins with such a pair, or a `\u` escape. Quotes and backslashes are found eight
+/// bytes at a time.
+pub(crate) fn find_opening(hay: &[u8], from: usize, starts: &PairSet) -> Option<usize> {
     let mut at = from;
     loop {
         let (w, keep) = match hay.get(at..).and_then(<[u8]>::first_chunk::<8>) {
@@ -70,11 +78,8 @@ pub(crate) fn find_opening(hay: &[u8], from: usize, starts: &ByteSet) -> Option<
         while m != 0 {
             let i = at + (m.trailing_zeros() / 8) as usize;
             m &= m - 1;
-            let opens = match (hay[i], hay.get(i + 1)) {
-                (b'"', Some(&n)) => holds(starts, n),
-                (_, Some(&n)) => n == b'u',
-                (_, None) => false,
-            };
+            let Some(&n) = hay.get(i + 1) else { return None };
+            let opens = if hay[i] == b'"' { holds(starts, n, hay.get(i + 2).copied().unwrap_or(0)) } else { n == b'u' };
             if opens {
                 return Some(i);
             }
@@ -87,42 +92,68 @@ pub(crate) fn find_opening(hay: &[u8], from: usize, starts: &ByteSet) -> Option<
 mod tests {
     use super::find2;
 
-    /// The plain search, which `find_opening` must agree with.
-    fn set(bytes: &[u8]) -> super::ByteSet {
-        let mut set = [0; 4];
-        for &b in bytes {
-            set[usize::from(b >> 6)] |= 1 << (b & 63);
+    /// The set of every pair that begins with one of `bytes`.
+    fn set(bytes: &[u8]) -> super::PairSet {
+        let mut set = [0; 16];
+        for &a in bytes {
+            for b in 0..=255 {
+                let bit = super::pair_bit(a, b);
+                set[bit / 64] |= 1 << (bit % 64);
+            }
         }
         set
     }
 
-    fn naive_opening(hay: &[u8], from: usize, starts: &[u8]) -> Option<usize> {
-        (from..hay.len().saturating_sub(1))
-            .find(|&i| (hay[i] == b'"' && starts.contains(&hay[i + 1])) || (hay[i] == b'\\' && hay[i + 1] == b'u'))
+    /// The plain search, which `find_opening` must agree with: each position in turn. A pair
+    /// that begins with one of `starts` is always found (other pairs may share its bit).
+    fn naive_opening(hay: &[u8], from: usize, starts: &super::PairSet) -> Option<usize> {
+        (from..hay.len().saturating_sub(1)).find(|&i| {
+            (hay[i] == b'"' && super::holds(starts, hay[i + 1], hay.get(i + 2).copied().unwrap_or(0)))
+                || (hay[i] == b'\\' && hay[i + 1] == b'u')
+        })
+    }
+
+    #[test]
+    fn pairs_are_found_by_both_bytes() {
+        let mut set = [0; 16];
+        for (a, b) in [(b'e', b'r'), (b'c', b'o'), (b's', b't')] {
+            let bit = super::pair_bit(a, b);
+            set[bit / 64] |= 1 << (bit % 64);
+        }
+        let text = br#"{"type":"text","x":"error","y":"stop"}"#;
+        assert_eq!(super::find_opening(text, 0, &set), Some(19));
+        assert_eq!(super::find_opening(text, 20, &set), Some(31));
+        assert_eq!(super::find_opening(text, 32, &set), None);
+        // The byte after the pair's first may be missing: it counts as 0.
+        let bit = super::pair_bit(b'x', 0);
+        set[bit / 64] |= 1 << (bit % 64);
+        assert_eq!(super::find_opening(b"ab\"x", 0, &set), Some(2));
     }
 
     #[test]
     fn find_opening_agrees_with_the_plain_search() {
         let alphabet = [b'"', b'\\', b'u', b'e', b'c', b'x', 0x80, 0xff, 0, b'"' + 1, b'"' - 1];
-        for starts in [&b"ce"[..], b"", b"BILMNOPRSUe", b"\"", b"u"] {
+        let mut sparse = [0; 16];
+        for (a, b) in [(b'e', b'x'), (b'u', 0), (0xff, b'"')] {
+            let bit = super::pair_bit(a, b);
+            sparse[bit / 64] |= 1 << (bit % 64);
+        }
+        let sets = [set(b"ce"), set(b""), set(b"BILMNOPRSUe"), set(b"\""), set(b"u"), sparse];
+        for starts in &sets {
             for len in 0..20 {
                 for seed in 0..40usize {
                     let hay: Vec<u8> =
                         (0..len).map(|i| alphabet[(i * 7 + seed * 13 + i * i * seed) % alphabet.len()]).collect();
                     for from in 0..=len {
                         assert_eq!(
-                            super::find_opening(&hay, from, &set(starts)),
+                            super::find_opening(&hay, from, starts),
                             naive_opening(&hay, from, starts),
-                            "{hay:?} from {from} {starts:?}"
+                            "{hay:?} from {from} {starts:x?}"
                         );
                     }
                 }
             }
         }
-        let text = br#"{"type":"content_block_delta","delta":{"text":" there"}}"#;
-        assert_eq!(super::find_opening(text, 0, &set(b"e")), None);
-        assert_eq!(super::find_opening(text, 0, &set(b"c")), Some(8));
-        assert_eq!(super::find_opening(br#"{"a":"\u0065rror"}"#, 0, &set(b"e")), Some(6));
     }
 
     /// The plain search, which `find2` must agree with.

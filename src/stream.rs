@@ -62,8 +62,8 @@ pub(crate) struct StreamSet {
     /// `trigger_runs[b]..trigger_runs[b + 1]` indexes the triggers that begin with the byte `b`
     /// (every trigger is ASCII).
     pub trigger_runs: [u8; 129],
-    /// The bytes the triggers begin with.
-    pub trigger_starts: crate::scan::ByteSet,
+    /// The pairs of bytes the triggers begin with (a trigger of one byte, with any byte after it).
+    pub trigger_starts: crate::scan::PairSet,
     /// Every JSON payload needs reading.
     pub always_read: bool,
 }
