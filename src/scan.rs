@@ -78,7 +78,7 @@ pub(crate) fn find_opening(hay: &[u8], from: usize, starts: &PairSet) -> Option<
         while m != 0 {
             let i = at + (m.trailing_zeros() / 8) as usize;
             m &= m - 1;
-            let Some(&n) = hay.get(i + 1) else { return None };
+            let &n = hay.get(i + 1)?;
             let opens = if hay[i] == b'"' { holds(starts, n, hay.get(i + 2).copied().unwrap_or(0)) } else { n == b'u' };
             if opens {
                 return Some(i);
