@@ -144,6 +144,36 @@ const FIRST: [u64; 256] = {
     table
 };
 
+/// For each byte, the patterns whose prefix's second byte it is (in either case, for a pattern
+/// that ignores case), and the patterns with a prefix of fewer than two bytes, which any byte may
+/// follow: with [`FIRST`], the patterns a word's first two bytes can begin.
+const SECOND: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut i = 0;
+    while i < SECRETS.len() {
+        let prefix = SECRETS[i].prefix.as_bytes();
+        if prefix.len() < 2 {
+            let mut b = 0;
+            while b < 256 {
+                table[b] |= 1 << i;
+                b += 1;
+            }
+        } else if SECRETS[i].ignore_case {
+            table[prefix[1].to_ascii_lowercase() as usize] |= 1 << i;
+            table[prefix[1].to_ascii_uppercase() as usize] |= 1 << i;
+        } else {
+            table[prefix[1] as usize] |= 1 << i;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// The patterns whose prefix may begin at `i`, by its first two bytes.
+fn candidates_at(bytes: &[u8], i: usize) -> u64 {
+    FIRST[bytes[i] as usize] & bytes.get(i + 1).map_or(u64::MAX, |&b| SECOND[b as usize])
+}
+
 fn prefix_at(bytes: &[u8], i: usize, p: &SecretPattern) -> bool {
     let pre = p.prefix.as_bytes();
     bytes.get(i..i + pre.len()).is_some_and(|w| if p.ignore_case { w.eq_ignore_ascii_case(pre) } else { w == pre })
@@ -348,7 +378,7 @@ fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
         if i >= n {
             break;
         }
-        let candidates = FIRST[bytes[i] as usize] & patterns;
+        let candidates = candidates_at(bytes, i) & patterns;
         if candidates != 0
             && let Some(span) = secret_at(bytes, i, candidates, cut)
         {
