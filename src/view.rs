@@ -81,12 +81,20 @@ impl<'x, 'a> View<'x, 'a> {
 
     /// Every value of `field` at the first of its locations that has one.
     pub(crate) fn values(&self, field: Field) -> Few<Value<'x>> {
-        self.table
-            .locations(field)
-            .iter()
-            .map(|loc| self.all_at(*loc))
-            .find(|v| !v.as_slice().is_empty())
-            .unwrap_or(Few::Zero)
+        for loc in self.table.locations(field) {
+            let found = match *loc {
+                // The most common location, read directly: a body path with no transform.
+                Location::Body { path, then: [] } => match self.caps.and_then(|c| c.get(path)).and_then(reborrow) {
+                    Some(v) => return Few::One(v),
+                    None => continue,
+                },
+                loc => self.all_at(loc),
+            };
+            if !found.as_slice().is_empty() {
+                return found;
+            }
+        }
+        Few::Zero
     }
 
     /// The value at one location, transformed (for a deep path, the first element found).
