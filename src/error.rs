@@ -326,11 +326,135 @@ impl NormalizedError {
 
     /// The envelope as compact JSON.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| {
-            // Serializing owned strings, numbers and a BTreeMap cannot fail; keep a valid envelope anyway.
-            format!(r#"{{"error":{{"code":"{}"}}}}"#, self.code.as_str())
-        })
+        // Written by hand, byte for byte what `serde_json::to_string(self)` writes: the keys are
+        // known, and only the strings need escaping.
+        let mut o = String::with_capacity(160 + self.message.len());
+        o.push_str(r#"{"error":{"code":""#);
+        o.push_str(self.code.as_str());
+        o.push_str(r#"","message":"#);
+        json_string(&mut o, &self.message);
+        o.push_str(if self.code.is_retryable() { r#","retryable":true"# } else { r#","retryable":false"# });
+        o.push_str(r#","status":"#);
+        push_number(&mut o, u64::from(self.code.status_u16()));
+        if !self.details.is_empty() {
+            o.push_str(r#","details":["#);
+            for (i, d) in self.details.iter().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                let mut object = JsonObject::new(&mut o);
+                for (key, value) in [("field", &d.field), ("code", &d.code), ("message", &d.message)] {
+                    if let Some(v) = value {
+                        json_string(object.key(key), v);
+                    }
+                }
+                for (key, value) in &d.figures {
+                    // A figure is a number, a string or a flag, which serializing cannot fail on.
+                    object.key(key).push_str(&serde_json::to_string(value).unwrap_or_default());
+                }
+                object.end();
+            }
+            o.push(']');
+        }
+        if let Some(secs) = self.retry_after {
+            o.push_str(r#","retry_after":"#);
+            push_number(&mut o, secs);
+        }
+        if let Some(id) = &self.request_id {
+            o.push_str(r#","request_id":"#);
+            json_string(&mut o, id);
+        }
+        let u = &self.upstream;
+        if !u.is_empty() {
+            o.push_str(r#","upstream":"#);
+            let mut object = JsonObject::new(&mut o);
+            if let Some(style) = u.style {
+                json_string(object.key("style"), style.as_str());
+            }
+            if let Some(status) = u.status {
+                push_number(object.key("status"), u64::from(status));
+            }
+            for (key, value) in [("code", &u.code), ("type", &u.type_), ("provider", &u.provider)] {
+                if let Some(v) = value {
+                    json_string(object.key(key), v);
+                }
+            }
+            if let Some(status) = u.upstream_status {
+                push_number(object.key("upstream_status"), u64::from(status));
+            }
+            if let Some(flag) = u.should_retry {
+                object.key("should_retry").push_str(if flag { "true" } else { "false" });
+            }
+            object.end();
+        }
+        o.push_str("}}");
+        o
     }
+}
+
+/// A JSON object being written: `{`, then each member after a comma but the first.
+struct JsonObject<'o> {
+    out: &'o mut String,
+    members: usize,
+}
+
+impl<'o> JsonObject<'o> {
+    fn new(out: &'o mut String) -> Self {
+        out.push('{');
+        JsonObject { out, members: 0 }
+    }
+
+    /// Writes the next member's key and colon; its value is written next, into what is returned.
+    fn key(&mut self, key: &str) -> &mut String {
+        if self.members > 0 {
+            self.out.push(',');
+        }
+        self.members += 1;
+        json_string(self.out, key);
+        self.out.push(':');
+        self.out
+    }
+
+    fn end(self) {
+        self.out.push('}');
+    }
+}
+
+fn push_number(o: &mut String, n: u64) {
+    use std::fmt::Write;
+    let _ = write!(o, "{n}");
+}
+
+/// `s` as a JSON string, escaped as `serde_json` escapes it: `"`, `\` and the control
+/// characters below U+0020, which have short forms where JSON gives them one.
+fn json_string(o: &mut String, s: &str) {
+    o.push('"');
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0C => "\\f",
+            0..=0x1F => "",
+            _ => continue,
+        };
+        o.push_str(&s[from..i]);
+        if short.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            o.push_str("\\u00");
+            o.push(char::from(HEX[usize::from(b >> 4)]));
+            o.push(char::from(HEX[usize::from(b & 0xF)]));
+        } else {
+            o.push_str(short);
+        }
+        from = i + 1;
+    }
+    o.push_str(&s[from..]);
+    o.push('"');
 }
 
 #[derive(Serialize)]
@@ -425,5 +549,54 @@ impl<'de> Deserialize<'de> for NormalizedError {
             },
             rule: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Detail, NormalizedError, Upstream};
+    use crate::code::ErrorCode;
+    use crate::table::Style;
+
+    /// `to_json` writes what `serde_json` writes for the error, byte for byte, whatever its
+    /// strings hold and whichever parts it has.
+    #[test]
+    fn to_json_writes_what_serde_writes() {
+        let every: String = (0u8..0x80).map(char::from).chain("é\u{2028}\u{7f}😀".chars()).collect();
+        let mut detail = Detail::new(every.clone()).with_field("a\"b\\c").with_message("\u{0}\u{1f}");
+        detail = detail.with_figure("n", 8192).with_figure("x", 1.5).with_figure("s", every.clone());
+        detail = detail.with_figure("flag", true).with_figure("code", "again").with_figure("", -3);
+        let full = NormalizedError {
+            code: ErrorCode::RateLimited,
+            message: every.clone(),
+            details: vec![detail, Detail::default(), Detail::new("ONLY")],
+            retry_after: Some(u64::MAX),
+            request_id: Some("req\n1".to_owned()),
+            upstream: Upstream {
+                style: Some(Style::DeepInfra),
+                status: Some(429),
+                code: Some(every.clone()),
+                type_: Some("t".to_owned()),
+                provider: Some("p".to_owned()),
+                upstream_status: Some(529),
+                should_retry: Some(false),
+            },
+            rule: None,
+        };
+        let mut bare = NormalizedError::new(ErrorCode::InternalError);
+        bare.message = String::new();
+        let some = NormalizedError {
+            upstream: Upstream { should_retry: Some(true), ..Upstream::default() },
+            ..NormalizedError::new(ErrorCode::ModelOverloaded)
+        };
+        for err in [full, bare, some] {
+            let serde = serde_json::to_string(&err).unwrap_or_default();
+            assert!(!serde.is_empty());
+            assert_eq!(err.to_json(), serde);
+        }
+        for code in <ErrorCode as strum::IntoEnumIterator>::iter() {
+            let err = NormalizedError::new(code);
+            assert_eq!(err.to_json(), serde_json::to_string(&err).unwrap_or_default());
+        }
     }
 }
