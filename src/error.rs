@@ -430,26 +430,23 @@ fn push_number(o: &mut String, n: u64) {
 fn json_string(o: &mut String, s: &str) {
     o.push('"');
     let mut from = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let short = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0C => "\\f",
-            0..=0x1F => "",
-            _ => continue,
-        };
+    while let Some(i) = crate::scan::find_escape(s.as_bytes(), from) {
+        let b = s.as_bytes()[i];
         o.push_str(&s[from..i]);
-        if short.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            o.push_str("\\u00");
-            o.push(char::from(HEX[usize::from(b >> 4)]));
-            o.push(char::from(HEX[usize::from(b & 0xF)]));
-        } else {
-            o.push_str(short);
+        match b {
+            b'"' => o.push_str("\\\""),
+            b'\\' => o.push_str("\\\\"),
+            b'\n' => o.push_str("\\n"),
+            b'\r' => o.push_str("\\r"),
+            b'\t' => o.push_str("\\t"),
+            0x08 => o.push_str("\\b"),
+            0x0C => o.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                o.push_str("\\u00");
+                o.push(char::from(HEX[usize::from(b >> 4)]));
+                o.push(char::from(HEX[usize::from(b & 0xF)]));
+            }
         }
         from = i + 1;
     }

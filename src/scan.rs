@@ -88,6 +88,26 @@ pub(crate) fn find_opening(hay: &[u8], from: usize, starts: &PairSet) -> Option<
     }
 }
 
+/// The position of the first byte of `hay` at or after `from` that a JSON string escapes: `"`,
+/// `\` or a control character below `0x20`.
+pub(crate) fn find_escape(hay: &[u8], from: usize) -> Option<usize> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut at = from;
+    while let Some(w) = hay.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*w);
+        // A byte below `0x20` has neither its high bit nor, once `0x60` is added to its low
+        // seven bits, the high bit of the sum.
+        let control = !(((w & LOW7) + LO * 0x60) | w) & HI;
+        let m = control | equal_exact(w, b'"') | equal_exact(w, b'\\');
+        if m != 0 {
+            return Some(at + (m.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = hay.get(at..)?;
+    rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| at + i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::find2;
@@ -154,6 +174,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn find_escape_finds_quotes_backslashes_and_control_characters() {
+        let plain = |hay: &[u8], from: usize| {
+            hay.iter().skip(from).position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| from + i)
+        };
+        let all: Vec<u8> = (0..=255).collect();
+        for b in 0..=255u8 {
+            for len in 1..20 {
+                for pos in 0..len {
+                    let mut hay = vec![b'a'; len];
+                    hay[pos] = b;
+                    for from in 0..=len {
+                        assert_eq!(super::find_escape(&hay, from), plain(&hay, from), "{hay:?} from {from}");
+                    }
+                }
+            }
+        }
+        for start in 0..40 {
+            assert_eq!(super::find_escape(&all[start..], 0), plain(&all[start..], 0));
+        }
+        assert_eq!(super::find_escape(b"abc", 9), None);
     }
 
     /// The plain search, which `find2` must agree with.
