@@ -98,10 +98,67 @@ pub(crate) struct Probed<'a> {
     pub text: Option<Cow<'a, str>>,
 }
 
+/// The value found at each body path, kept compactly: a body fills few of the paths, so a
+/// path's value lives in the next free place, inline for the first [`INLINE`], and a path has
+/// one place at most (a key given again reuses it).
+#[derive(Debug)]
+struct Slots<'a> {
+    /// For each path: 0 when it has no place, else one more than its place's index.
+    place: [u8; PATHS],
+    inline: [Option<Value<'a>>; INLINE],
+    more: Vec<Option<Value<'a>>>,
+    used: u8,
+}
+
+/// How many values a body's reading keeps without allocating.
+const INLINE: usize = 8;
+
+const _: () = assert!(PATHS < u8::MAX as usize, "a path's place fits in a byte");
+
+impl<'a> Slots<'a> {
+    fn new() -> Self {
+        Slots { place: [0; PATHS], inline: [const { None }; INLINE], more: Vec::new(), used: 0 }
+    }
+
+    fn slot(&mut self, place: u8) -> &mut Option<Value<'a>> {
+        let i = usize::from(place) - 1;
+        match self.inline.get_mut(i) {
+            Some(slot) => slot,
+            None => &mut self.more[i - INLINE],
+        }
+    }
+
+    fn get(&self, path: usize) -> Option<&Value<'a>> {
+        let i = usize::from(*self.place.get(path)?).checked_sub(1)?;
+        self.inline.get(i).or_else(|| self.more.get(i - INLINE))?.as_ref()
+    }
+
+    fn set(&mut self, path: usize, value: Value<'a>) {
+        if self.place[path] == 0 {
+            self.used += 1;
+            self.place[path] = self.used;
+            if usize::from(self.used) > INLINE {
+                self.more.push(None);
+            }
+        }
+        *self.slot(self.place[path]) = Some(value);
+    }
+
+    fn clear(&mut self, path: usize) {
+        if self.place[path] != 0 {
+            *self.slot(self.place[path]) = None;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.inline.iter().chain(&self.more).all(Option::is_none)
+    }
+}
+
 /// What the walk found, one slot per body path.
 #[derive(Debug)]
 pub(crate) struct Captures<'a> {
-    values: [Option<Value<'a>>; PATHS],
+    values: Slots<'a>,
     probes: [Probed<'a>; PROBE_COUNT],
     /// The raw JSON at each anchor, and its parse, made the first time a path reads it.
     anchors: [Option<&'a RawValue>; ANCHOR_COUNT],
@@ -134,7 +191,7 @@ impl<'a> Captures<'a> {
             return None;
         }
         let mut caps = Captures {
-            values: [const { None }; PATHS],
+            values: Slots::new(),
             probes: std::array::from_fn(|_| Probed::default()),
             anchors: [None; ANCHOR_COUNT],
             parsed: [const { OnceCell::new() }; ANCHOR_COUNT],
@@ -178,12 +235,12 @@ impl<'a> Captures<'a> {
 
     /// The value at body path `index`.
     pub(crate) fn get(&self, index: usize) -> Option<&Value<'a>> {
-        self.values.get(index)?.as_ref()
+        self.values.get(index)
     }
 
     /// Whether any path was found.
     pub(crate) fn is_empty(&self) -> bool {
-        self.values.iter().all(Option::is_none) && self.anchors.iter().all(Option::is_none)
+        self.values.is_empty() && self.anchors.iter().all(Option::is_none)
     }
 }
 
@@ -284,7 +341,7 @@ impl<'c, 'a> Walker<'c, 'a> {
     fn put(mut self, value: Value<'a>) {
         self.clear();
         if let Some(i) = self.node.leaf {
-            self.caps.values[i] = Some(value);
+            self.caps.values.set(i, value);
         }
     }
 
@@ -292,7 +349,7 @@ impl<'c, 'a> Walker<'c, 'a> {
     /// keeps its last value, whole (a second `"error"` object replaces the first).
     fn clear(&mut self) {
         for &i in self.node.below {
-            self.caps.values[i] = None;
+            self.caps.values.clear(i);
         }
     }
 
@@ -413,7 +470,7 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
             }
             self.note(entries > 0);
             if let Some(i) = self.node.leaf {
-                self.caps.values[i] = Some(Value::Details(list));
+                self.caps.values.set(i, Value::Details(list));
             }
             return Ok(());
         }
@@ -691,6 +748,31 @@ impl<'de> Visitor<'de> for DetailSeed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every path keeps its last value, cleared or not, past the inline places too, and a path
+    /// set again reuses its place.
+    #[test]
+    fn slots_keep_each_paths_last_value() {
+        let mut slots = Slots::new();
+        assert!(slots.is_empty());
+        let n = |i: usize| Value::Int(i64::try_from(i).unwrap_or_default());
+        for round in 0..3 {
+            for path in (0..PATHS).rev() {
+                slots.set(path, n(path * 10 + round));
+            }
+        }
+        assert_eq!(usize::from(slots.used), PATHS, "one place per path");
+        for path in 0..PATHS {
+            assert_eq!(slots.get(path), Some(&n(path * 10 + 2)));
+            slots.clear(path);
+            assert_eq!(slots.get(path), None);
+        }
+        assert!(slots.is_empty());
+        slots.set(PATHS - 1, n(7));
+        assert_eq!(slots.get(PATHS - 1), Some(&n(7)));
+        assert_eq!(slots.get(PATHS), None);
+        assert!(!slots.is_empty());
+    }
 
     fn index(path: &str) -> usize {
         BODY_PATHS.iter().position(|p| p.join(".") == path).expect("a located path")
