@@ -366,14 +366,18 @@ fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
     // skip separators and the rest of each word in tight loops and test only word starts.
     loop {
         while i < n && !TOKEN[bytes[i] as usize] {
-            if bytes[i] == b':'
-                && let Some(span) = url_credentials(bytes, i, cut)
-            {
-                mask(&mut out, &mut copied, span);
-                i = span.1;
-                continue;
+            match bytes[i] {
+                b':' => match url_credentials(bytes, i, cut) {
+                    Some(span) => {
+                        mask(&mut out, &mut copied, span);
+                        i = span.1;
+                    }
+                    None => i += 1,
+                },
+                // Only these begin a separator of more than one byte.
+                b'%' | b'\\' => i += separator_len(bytes, i),
+                _ => i += 1,
             }
-            i += separator_len(bytes, i);
         }
         if i >= n {
             break;
@@ -388,11 +392,11 @@ fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
         }
         // The rest of the word; a secret may also start right after a `_` or `-` in it
         // (`OPENAI_API_KEY_sk-...`).
-        while i < n && TOKEN[bytes[i] as usize] {
+        while i < n && bytes[i].is_ascii_alphanumeric() {
             i += 1;
-            if !bytes[i - 1].is_ascii_alphanumeric() {
-                break;
-            }
+        }
+        if i < n && TOKEN[bytes[i] as usize] {
+            i += 1;
         }
     }
     match out {
