@@ -15,6 +15,21 @@ const WORD: [bool; 256] = {
     t
 };
 
+/// Each phrase's second byte (0 for a phrase of one byte), for the scan of a group of phrases
+/// that begin with the same byte, which are sorted by it.
+static SECONDS: [u8; PHRASES.len()] = {
+    let mut t = [0u8; PHRASES.len()];
+    let mut i = 0;
+    while i < PHRASES.len() {
+        let p = PHRASES[i].as_bytes();
+        if p.len() > 1 {
+            t[i] = p[1];
+        }
+        i += 1;
+    }
+    t
+};
+
 /// The bytes a phrase begins with, in either case.
 static BEGINS: [bool; 256] = {
     let mut t = [false; 256];
@@ -61,18 +76,17 @@ impl Found {
     fn at(&mut self, m: &[u8], i: usize) {
         let b = usize::from(m[i].to_ascii_lowercase());
         let next = m.get(i + 1).map_or(0, u8::to_ascii_lowercase);
-        let from = usize::from(PHRASE_STARTS[b]);
-        for (id, p) in PHRASES[..usize::from(PHRASE_STARTS[b + 1])].iter().enumerate().skip(from) {
-            let p = p.as_bytes();
-            // Phrases with the same first byte are sorted by the second, a phrase of one byte first.
-            if let Some(&second) = p.get(1) {
-                if second < next {
-                    continue;
-                }
-                if second > next {
-                    break;
-                }
+        let (lo, hi) = (usize::from(PHRASE_STARTS[b]), usize::from(PHRASE_STARTS[b + 1]));
+        // Phrases with the same first byte are sorted by the second, a phrase of one byte first.
+        for id in lo..hi {
+            let second = SECONDS[id];
+            if second != 0 && second < next {
+                continue;
             }
+            if second > next {
+                break;
+            }
+            let p = PHRASES[id].as_bytes();
             let Some(rest) = m.get(i + 1..i + p.len()) else { continue };
             let ends = !p.last().is_some_and(|&l| WORD[usize::from(l)])
                 || m.get(i + p.len()).is_none_or(|&n| !WORD[usize::from(n)]);
