@@ -348,6 +348,9 @@ impl<'c, 'a> Walker<'c, 'a> {
     /// Forgets what an earlier value of this key left at or under this node: a key given twice
     /// keeps its last value, whole (a second `"error"` object replaces the first).
     fn clear(&mut self) {
+        if self.caps.values.used == 0 {
+            return;
+        }
         for &i in self.node.below {
             self.caps.values.clear(i);
         }
