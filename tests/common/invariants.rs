@@ -114,6 +114,8 @@ pub fn check(err: &NormalizedError, limits: &Limits) {
 /// flag, and parses back to an equal error that serializes to the same bytes.
 pub fn check_json(err: &NormalizedError) {
     let json = err.to_json();
+    let serde = serde_json::to_string(err).expect("serializes");
+    assert_eq!(json, serde, "the envelope is not what serde writes");
     let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("invalid JSON ({e}): {json}"));
     let body = &value["error"];
     let code = body["code"].as_str().unwrap_or_else(|| panic!("no code: {json}"));
