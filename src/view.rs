@@ -162,17 +162,22 @@ impl<'x, 'a> View<'x, 'a> {
     /// The status the rules see: the response's if it is an error status, else the body's,
     /// else 500 (an error reported without an error status is an upstream failure).
     pub(crate) fn effective_status(&self, status: StatusCode) -> u16 {
-        let s = status.as_u16();
-        if (400..=599).contains(&s) {
-            return s;
-        }
-        self.value(Field::Status).and_then(|v| v.as_status()).filter(|s| (400..=599).contains(s)).unwrap_or(500)
+        effective_status(status, || self.value(Field::Status))
     }
 
     /// Seconds since the Unix epoch: the response's `Date`, else the clock.
     fn now(&self) -> f64 {
         retry_after::now(self.headers, self.clock)
     }
+}
+
+/// The status the rules see (see [`View::effective_status`]), given the body's.
+fn effective_status<'v>(status: StatusCode, body: impl FnOnce() -> Option<Value<'v>>) -> u16 {
+    let s = status.as_u16();
+    if (400..=599).contains(&s) {
+        return s;
+    }
+    body().and_then(|v| v.as_status()).filter(|s| (400..=599).contains(s)).unwrap_or(500)
 }
 
 /// The longest delay of the `retry_after` field: of the values at its first location that has
@@ -442,7 +447,9 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
     fn holds(&self, test: &Test) -> bool {
         let field = match test.subject {
             Subject::Status => {
-                let status = *self.effective.get_or_init(|| self.view.effective_status(self.status));
+                // The body's status is read once for every table.
+                let status =
+                    *self.effective.get_or_init(|| effective_status(self.status, || self.get(Field::Status).cloned()));
                 return matches!(test.op, Op::Status(p) if p.iter().any(|p| p.matches(status)));
             }
             Subject::Field(f) => f,
