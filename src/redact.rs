@@ -30,6 +30,17 @@ const TOKEN: [bool; 256] = {
     table
 };
 
+/// The ASCII letters and digits.
+const ALNUM: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    table
+};
+
 /// Which bytes any secret's token may hold: [`TOKEN`] and every pattern's `extra_chars`.
 const RUN: [bool; 256] = {
     let mut table = TOKEN;
@@ -392,7 +403,7 @@ fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
         }
         // The rest of the word; a secret may also start right after a `_` or `-` in it
         // (`OPENAI_API_KEY_sk-...`).
-        while i < n && bytes[i].is_ascii_alphanumeric() {
+        while i < n && ALNUM[bytes[i] as usize] {
             i += 1;
         }
         if i < n && TOKEN[bytes[i] as usize] {
