@@ -1,19 +1,9 @@
 //! Phrase matching: a text is searched once for every phrase of the tables' `contains` tests.
 
+use crate::scan::ALNUM;
 use crate::table::{PHRASE_STARTS, PHRASES};
 
 const WORDS: usize = PHRASES.len().div_ceil(64);
-
-/// The bytes of words: ASCII letters and digits.
-const WORD: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    t
-};
 
 /// Each phrase's second byte (0 for a phrase of one byte), for the scan of a group of phrases
 /// that begin with the same byte, which are sorted by it.
@@ -62,9 +52,9 @@ impl Found {
                 found.at(m, i);
             }
             i += 1;
-            if WORD[usize::from(b)] {
+            if ALNUM[usize::from(b)] {
                 // The rest of the word: no phrase begins inside one.
-                while i < m.len() && WORD[usize::from(m[i])] {
+                while i < m.len() && ALNUM[usize::from(m[i])] {
                     i += 1;
                 }
             }
@@ -88,8 +78,8 @@ impl Found {
             }
             let p = PHRASES[id].as_bytes();
             let Some(rest) = m.get(i + 1..i + p.len()) else { continue };
-            let ends = !p.last().is_some_and(|&l| WORD[usize::from(l)])
-                || m.get(i + p.len()).is_none_or(|&n| !WORD[usize::from(n)]);
+            let ends = !p.last().is_some_and(|&l| ALNUM[usize::from(l)])
+                || m.get(i + p.len()).is_none_or(|&n| !ALNUM[usize::from(n)]);
             if ends && rest.eq_ignore_ascii_case(&p[1..]) {
                 self.0[id / 64] |= 1 << (id % 64);
             }

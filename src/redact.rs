@@ -9,6 +9,7 @@
 //! information loses its password the same way.
 
 use crate::body::cap;
+use crate::scan::ALNUM;
 use crate::table::{SECRETS, SecretPattern};
 use std::borrow::Cow;
 
@@ -25,17 +26,6 @@ const TOKEN: [bool; 256] = {
     while b < 256 {
         let c = b as u8;
         table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
-        b += 1;
-    }
-    table
-};
-
-/// The ASCII letters and digits.
-const ALNUM: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = (b as u8).is_ascii_alphanumeric();
         b += 1;
     }
     table

@@ -1,5 +1,16 @@
 //! Finding bytes a word at a time: the stream reader runs over every byte a gateway streams.
 
+/// The ASCII letters and digits, by byte: the bytes of a word.
+pub(crate) const ALNUM: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    table
+};
+
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
