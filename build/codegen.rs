@@ -2766,26 +2766,10 @@ fn emit_streams(o: &mut String, t: &Taxonomy, paths: &BodyPaths) {
                 let runs: Vec<String> = (0..=128u8)
                     .map(|b| words.iter().filter(|w| w.as_bytes()[0] < b || b == 128).count().to_string())
                     .collect();
-                // The pairs of bytes the words begin with, as `scan::PairSet` holds them (a word of
-                // one byte, with any byte after it).
-                let mut starts = [0u64; 16];
-                for w in &words {
-                    let w = w.as_bytes();
-                    let seconds: Vec<u8> = match w.get(1) {
-                        Some(&b) => vec![b],
-                        None => (0..=255).collect(),
-                    };
-                    for b in seconds {
-                        let bit = (usize::from(w[0]) << 5 ^ usize::from(b)) & 1023;
-                        starts[bit / 64] |= 1 << (bit % 64);
-                    }
-                }
-                let starts: Vec<String> = starts.iter().map(|w| format!("{w:#x}")).collect();
                 let _ = writeln!(
                     o,
-                    "    triggers: &{words:?},\n    trigger_runs: [{}],\n    trigger_starts: [{}],\n    always_read: false,",
+                    "    triggers: &{words:?},\n    trigger_runs: [{}],\n    trigger_starts: crate::scan::pair_set(&{words:?}),\n    always_read: false,",
                     runs.join(", "),
-                    starts.join(", ")
                 );
             }
             None => o.push_str("    triggers: &[],\n    trigger_runs: [0; 129],\n    trigger_starts: [0; 16],\n    always_read: true,\n"),

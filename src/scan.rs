@@ -63,6 +63,26 @@ pub(crate) const fn pair_bit(a: u8, b: u8) -> usize {
     ((a as usize) << 5 ^ b as usize) & 1023
 }
 
+/// The pairs of bytes `words` begin with, as a [`PairSet`]: a word of one byte begins every pair
+/// with its byte.
+pub(crate) const fn pair_set(words: &[&str]) -> PairSet {
+    let mut set = [0u64; 16];
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i].as_bytes();
+        let mut b = 0;
+        while b < 256 && !w.is_empty() {
+            if w.len() < 2 || w[1] as usize == b {
+                let bit = pair_bit(w[0], b as u8);
+                set[bit / 64] |= 1 << (bit % 64);
+            }
+            b += 1;
+        }
+        i += 1;
+    }
+    set
+}
+
 fn holds(set: &PairSet, a: u8, b: u8) -> bool {
     let bit = pair_bit(a, b);
     set[bit / 64] >> (bit % 64) & 1 == 1

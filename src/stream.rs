@@ -1043,6 +1043,19 @@ mod tests {
         assert!(set.may_signal(br#"{"error": 1}"#) && set.may_signal(br#"{"x": "errors"}"#));
         assert!(!set.may_signal(br#"{"content": "an error", "terror": 1}"#));
         assert!(set.may_signal(br#"{"content": "\u00e9"}"#), "an escape could spell a word");
+        // Every trigger of every reader's set is found, as a key and as a value, wherever the
+        // scan's words of eight bytes cut it.
+        for style in <Style as strum::IntoEnumIterator>::iter().map(Some).chain([None]) {
+            let set = stream_set(style);
+            for word in set.triggers {
+                for pad in 0..9 {
+                    let pad = " ".repeat(pad);
+                    for payload in [format!(r#"{{{pad}"{word}": 1}}"#), format!(r#"{{"x":{pad}"{word}"}}"#)] {
+                        assert!(set.may_signal(payload.as_bytes()), "{style:?}: {payload}");
+                    }
+                }
+            }
+        }
     }
 
     /// Ollama's NDJSON stream ends with a `done_reason`; an error line after output is mid-stream.

@@ -317,17 +317,6 @@ impl<T> From<Vec<T>> for Few<T> {
     }
 }
 
-impl<T> FromIterator<T> for Few<T> {
-    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let mut iter = iter.into_iter();
-        let Some(first) = iter.next() else { return Few::Zero };
-        match iter.next() {
-            None => Few::One(first),
-            Some(second) => Few::Many([first, second].into_iter().chain(iter).collect()),
-        }
-    }
-}
-
 impl<'x> Reads<'x> {
     pub(crate) fn new() -> Self {
         Reads {
