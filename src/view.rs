@@ -104,7 +104,7 @@ impl<'x, 'a> View<'x, 'a> {
             Location::Deep { anchor, rest, .. } => self.caps?.deep(anchor, rest).into_iter().next()?,
             Location::Header { .. } if self.headers.is_empty() => return None,
             Location::Header { name, .. } if name.ends_with('*') => return self.all_at(loc).into_first(),
-            Location::Header { name, .. } => header_text(self.headers.get(name)?)?,
+            Location::Header { name, .. } => header_text(header(self.headers, name)?)?,
             Location::Event { .. } => Value::Str(Cow::Owned(self.event?.to_owned())),
         };
         loc.transforms().iter().try_fold(v, |v, t| transform(v, *t, self))
@@ -186,6 +186,16 @@ pub(crate) fn longest_delay(values: &[Value<'_>]) -> Option<f64> {
     values.iter().filter_map(Value::as_f64).filter(|n| *n >= 0.0).reduce(f64::max)
 }
 
+/// The first value of the header `name` (lowercase). A few headers are compared by name, which
+/// costs less than `HeaderMap::get`'s parse and hash of the name.
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h http::HeaderValue> {
+    if headers.len() <= 8 {
+        headers.iter().find(|(n, _)| n.as_str() == name).map(|(_, v)| v)
+    } else {
+        headers.get(name)
+    }
+}
+
 /// A header's value as text: bytes beyond visible ASCII are kept, read as UTF-8 where they are;
 /// an empty value is no value.
 fn header_text<'x>(v: &http::HeaderValue) -> Option<Value<'x>> {
@@ -222,7 +232,7 @@ fn transform<'x>(v: Value<'x>, t: Transform, view: &View<'_, '_>) -> Option<Valu
         Transform::Lower => Some(Value::Str(Cow::Owned(text(&v)?.to_ascii_lowercase()))),
         Transform::Containing(part) => text(&v)?.contains(part).then_some(v),
         Transform::If(name, want) => {
-            let got = view.headers.get(name)?.to_str().ok()?.trim();
+            let got = header(view.headers, name)?.to_str().ok()?.trim();
             (got == want).then_some(v)
         }
         Transform::Number => match v {
