@@ -1,4 +1,5 @@
-//! Finding bytes a word at a time: the stream reader runs over every byte a gateway streams.
+//! Finding bytes a word at a time, for the stream reader (which runs over every byte a gateway
+//! streams) and the envelope writer, and the table of word bytes the text scans share.
 
 /// The ASCII letters and digits, by byte: the bytes of a word.
 pub(crate) const ALNUM: [bool; 256] = {
