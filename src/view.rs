@@ -289,7 +289,7 @@ pub(crate) struct Reads<'x> {
 }
 
 /// How many lists of locations a `Reads` keeps inline: what reading a response through every
-/// style needs (38 at most over `tests/cases`); any more are kept on the heap.
+/// style needs (38 at most over `tests/corpus` and `tests/cases`); any more are kept on the heap.
 const KEPT: usize = 48;
 
 /// None, one or more values: the one a location most often gives is kept without allocating.
