@@ -47,9 +47,9 @@ const RUN: [bool; 256] = {
     table
 };
 
-/// The shortest run of [`RUN`] bytes any whole secret makes: the part of its prefix after the
-/// prefix's last non-token byte, then its token.
-const MIN_RUN: usize = {
+/// The shortest run of [`RUN`] bytes any whole secret of `patterns` (bits of an index into
+/// `SECRETS`) makes: the part of its prefix after the prefix's last non-token byte, then its token.
+const fn shortest_run(patterns: u64) -> usize {
     let mut min = usize::MAX;
     let mut i = 0;
     while i < SECRETS.len() {
@@ -61,13 +61,16 @@ const MIN_RUN: usize = {
             j += 1;
         }
         let run = tail + SECRETS[i].min_len;
-        if run < min {
+        if patterns >> i & 1 == 1 && run < min {
             min = run;
         }
         i += 1;
     }
     min
-};
+}
+
+/// The shortest run of [`RUN`] bytes any whole secret makes.
+const MIN_RUN: usize = shortest_run(u64::MAX);
 
 /// The patterns with no prefix: shapes, tried at every word start.
 const SHAPES: u64 = {
@@ -83,17 +86,7 @@ const SHAPES: u64 = {
 };
 
 /// The shortest run of [`RUN`] bytes a whole shape makes: its fewest characters.
-const MIN_SHAPE_RUN: usize = {
-    let mut min = usize::MAX;
-    let mut i = 0;
-    while i < SECRETS.len() {
-        if SECRETS[i].prefix.is_empty() && SECRETS[i].min_len < min {
-            min = SECRETS[i].min_len;
-        }
-        i += 1;
-    }
-    min
-};
+const MIN_SHAPE_RUN: usize = shortest_run(SHAPES);
 
 /// The patterns a whole secret in `bytes` may be of, read in one quick loop: none without a run
 /// of at least [`MIN_RUN`] token bytes or an `@` (a URL's user information), and no shape
