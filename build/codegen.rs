@@ -2171,7 +2171,43 @@ fn emit_phrases(o: &mut String, phrases: &[String]) {
     o.push_str("\n];\n\n");
 }
 
-fn condition(c: &Condition, phrases: &[String]) -> String {
+/// The bit a location sets in a body's reading when it may hold a value (`body::Seen`): a body
+/// path's index, or an anchor's after every path's. `None` for a header or an event's name.
+fn location_bit(loc: &str, paths: &BodyPaths) -> Option<usize> {
+    let l = parse_location(loc).ok()?;
+    let Loc::Body(..) = l else { return None };
+    let (keys, rest) = l.split().unwrap_or_default();
+    let key = keys.join(".");
+    if rest.is_empty() {
+        paths.leaves.iter().position(|p| *p == key)
+    } else {
+        paths.anchors.iter().position(|p| *p == key).map(|i| paths.leaves.len() + i)
+    }
+}
+
+/// What a condition needs of a body before its tests are worth running: for each test that
+/// needs a value of a field read only from the body, the bits of the field's locations, one of
+/// which a reading must have set (see `Condition::need`).
+fn needs(c: &Condition, fields: &BTreeMap<String, Vec<String>>, paths: &BodyPaths) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (k, t) in &c.0 {
+        if k == "status" || matches!(t, Test::Present(false)) {
+            continue;
+        }
+        let locs = fields.get(k).map(Vec::as_slice).unwrap_or_default();
+        let Some(mut bits) = locs.iter().map(|l| location_bit(l, paths)).collect::<Option<Vec<usize>>>() else {
+            continue;
+        };
+        bits.sort_unstable();
+        bits.dedup();
+        if !out.contains(&bits) {
+            out.push(bits);
+        }
+    }
+    out
+}
+
+fn condition(c: &Condition, phrases: &[String], fields: &BTreeMap<String, Vec<String>>, paths: &BodyPaths) -> String {
     let status = c.get("status").map(|t| ("status", t));
     // The tests all hold or the condition does not, so they run cheapest first: the status, then
     // presence, equality and prefixes, and phrases (a scan of the text each) last.
@@ -2216,7 +2252,11 @@ fn condition(c: &Condition, phrases: &[String]) -> String {
             format!("Test {{ subject: {subject}, op: {op}, phrases: &[{}] }}", ids.join(", "))
         })
         .collect();
-    format!("Condition {{ tests: &[{}] }}", tests.join(", "))
+    let need: Vec<String> = needs(c, fields, paths)
+        .iter()
+        .map(|bits| format!("&[{}]", bits.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")))
+        .collect();
+    format!("Condition {{ tests: &[{}], need: &[{}] }}", tests.join(", "), need.join(", "))
 }
 
 fn opt_str(s: &Option<String>) -> String {
@@ -2330,7 +2370,7 @@ fn emit_table(
                     "            Signature {{ present: &[{}], numeric: &[{}], when: {}, source: {:?} }},",
                     present.join(", "),
                     numeric.join(", "),
-                    condition(&sig.when, phrases),
+                    condition(&sig.when, phrases, &style.fields, paths),
                     sig.source
                 );
             }
@@ -2365,7 +2405,7 @@ fn emit_table(
             "        Rule {{ name: {:?}, table: {:?}, when: {}, then: Outcome {{ code: ErrorCode::{}, reason: {}, field: {} }}, source: {:?}, deprecated: {} }},",
             r.name,
             r.table,
-            condition(&r.when, phrases),
+            condition(&r.when, phrases, &style.fields, paths),
             camel(&r.then.code),
             opt_str(&r.then.reason),
             opt_str(&r.then.field),

@@ -155,10 +155,33 @@ impl<'a> Slots<'a> {
     }
 }
 
+/// The body paths and anchors a reading has found a value at, at any point of the walk: body
+/// path `i` is bit `i`, anchor `a` bit `PATHS + a`. A value given and then replaced (by a
+/// `null`, or by a later object under the same key) leaves its bit set, so the set holds every
+/// location that has a value and may hold more: a location whose bit is clear has none.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seen([u64; (PATHS + ANCHOR_COUNT).div_ceil(64)]);
+
+impl Seen {
+    pub(crate) const NONE: Seen = Seen([0; (PATHS + ANCHOR_COUNT).div_ceil(64)]);
+
+    fn add(&mut self, bit: usize) {
+        if let Some(word) = self.0.get_mut(bit / 64) {
+            *word |= 1 << (bit % 64);
+        }
+    }
+
+    /// Whether one of `bits` is set.
+    pub(crate) fn any(&self, bits: &[u16]) -> bool {
+        bits.iter().any(|&b| self.0.get(usize::from(b) / 64).is_some_and(|w| w & (1 << (b % 64)) != 0))
+    }
+}
+
 /// What the walk found, one slot per body path.
 #[derive(Debug)]
 pub(crate) struct Captures<'a> {
     values: Slots<'a>,
+    seen: Seen,
     probes: [Probed<'a>; PROBE_COUNT],
     /// The raw JSON at each anchor, and its parse, made the first time a path reads it.
     anchors: [Option<&'a RawValue>; ANCHOR_COUNT],
@@ -192,6 +215,7 @@ impl<'a> Captures<'a> {
         }
         let mut caps = Captures {
             values: Slots::new(),
+            seen: Seen::NONE,
             probes: std::array::from_fn(|_| Probed::default()),
             anchors: [None; ANCHOR_COUNT],
             parsed: [const { OnceCell::new() }; ANCHOR_COUNT],
@@ -204,6 +228,7 @@ impl<'a> Captures<'a> {
         {
             let raw: Option<&RawValue> = serde_json::from_slice(body).ok();
             caps.anchors[a] = raw;
+            caps.seen.add(PATHS + a);
             return Some((caps, raw.is_some()));
         }
         let mut de = serde_json::Deserializer::from_slice(body);
@@ -227,6 +252,11 @@ impl<'a> Captures<'a> {
         out
     }
 
+    /// Whether raw JSON was captured at `anchor`.
+    pub(crate) fn has_anchor(&self, anchor: usize) -> bool {
+        self.anchors.get(anchor).is_some_and(Option::is_some)
+    }
+
     /// The value captured at `anchor`, parsed.
     pub(crate) fn anchor_value(&self, anchor: usize) -> Option<&serde_json::Value> {
         let raw = (*self.anchors.get(anchor)?)?;
@@ -236,6 +266,17 @@ impl<'a> Captures<'a> {
     /// The value at body path `index`.
     pub(crate) fn get(&self, index: usize) -> Option<&Value<'a>> {
         self.values.get(index)
+    }
+
+    /// Keeps `value` as body path `path`'s.
+    fn set(&mut self, path: usize, value: Value<'a>) {
+        self.values.set(path, value);
+        self.seen.add(path);
+    }
+
+    /// The paths and anchors that may hold a value.
+    pub(crate) fn seen(&self) -> Seen {
+        self.seen
     }
 
     /// Whether any path was found.
@@ -341,7 +382,7 @@ impl<'c, 'a> Walker<'c, 'a> {
     fn put(mut self, value: Value<'a>) {
         self.clear();
         if let Some(i) = self.node.leaf {
-            self.caps.values.set(i, value);
+            self.caps.set(i, value);
         }
     }
 
@@ -426,6 +467,9 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
                                 caps.parsed[i] = OnceCell::new();
                             }
                             caps.anchors[a] = Some(raw).filter(|r| r.get() != "null");
+                            if caps.anchors[a].is_some() {
+                                caps.seen.add(PATHS + a);
+                            }
                             let mut de = serde_json::Deserializer::from_str(raw.get());
                             Walker { caps: &mut *caps, node, limits }
                                 .deserialize(&mut de)
@@ -473,7 +517,7 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
             }
             self.note(entries > 0);
             if let Some(i) = self.node.leaf {
-                self.caps.values.set(i, Value::Details(list));
+                self.caps.set(i, Value::Details(list));
             }
             return Ok(());
         }

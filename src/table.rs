@@ -295,6 +295,11 @@ pub struct Rule {
 pub struct Condition {
     /// The tests; the HTTP status's first when there is one.
     pub tests: &'static [Test],
+    /// What the tests need of a body, derived from them by the build step: for each test that
+    /// needs a value of a field the table reads only from the body, the bits of the field's
+    /// locations (`body::Seen`), one of which the reading must have set. A condition whose
+    /// need is not met cannot hold, and its tests are not run.
+    pub(crate) need: &'static [&'static [u16]],
 }
 
 /// What a test looks at.

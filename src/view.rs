@@ -3,7 +3,7 @@
 //! the rules test, each read at most once. Classification (`normalize.rs`) and detection
 //! (`detect.rs`) both read responses through it.
 
-use crate::body::{CLASSIFY_BYTES, Captures, RawDetail, Value, cap};
+use crate::body::{CLASSIFY_BYTES, Captures, RawDetail, Seen, Value, cap};
 use crate::code::Field;
 use crate::phrases::Found;
 use crate::retry_after::{self, Clock};
@@ -54,14 +54,15 @@ impl<'x, 'a> View<'x, 'a> {
     fn all_at(&self, loc: Location) -> Few<Value<'x>> {
         match loc {
             Location::Deep { anchor, rest, then } => match self.caps {
-                Some(caps) => caps
+                Some(caps) if caps.has_anchor(anchor) => caps
                     .deep(anchor, rest)
                     .into_iter()
                     .filter_map(|v| then.iter().try_fold(v, |v, t| transform(v, *t, self)))
                     .collect::<Vec<_>>()
                     .into(),
-                None => Few::Zero,
+                _ => Few::Zero,
             },
+            Location::Header { .. } if self.headers.is_empty() => Few::Zero,
             Location::Header { name, then } if name.ends_with('*') => {
                 let prefix = &name[..name.len() - 1];
                 let mut found: Vec<Value<'x>> = self
@@ -476,8 +477,14 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
         }
     }
 
-    /// Whether every test of `c` holds.
+    /// Whether every test of `c` holds: none is run when the body lacks what they need.
     pub(crate) fn satisfy(&self, c: &Condition) -> bool {
+        if !c.need.is_empty() {
+            let seen = self.view.caps.map_or(Seen::NONE, Captures::seen);
+            if !c.need.iter().all(|bits| seen.any(bits)) {
+                return false;
+            }
+        }
         c.tests.iter().all(|t| self.holds(t))
     }
 }
@@ -555,6 +562,46 @@ mod tests {
         for i in 0..READS {
             assert_eq!(reads.values(i, || Few::Zero), [n(i)], "{i} is read again");
         }
+    }
+
+    /// A condition's `need`, which the build step derives from its tests, only skips conditions
+    /// that cannot hold: over every real response of `tests/cases`, through every table, each
+    /// rule and signature holds with the need checked exactly when its tests alone hold.
+    #[test]
+    fn a_conditions_need_never_skips_one_that_holds() {
+        use crate::body::Captures;
+        use crate::limits::Limits;
+        use http::StatusCode;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+        let mut files: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        files.sort();
+        let (mut bodies, mut held, mut skipped) = (0, 0, 0);
+        let headers = HeaderMap::new();
+        for file in files.iter().filter(|p| p.extension().is_some_and(|e| e == "jsonl")) {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let case: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+                let Some(body) = case["body"].as_str() else { continue };
+                let Some(caps) = Captures::read(body.as_bytes(), &Limits::DEFAULT) else { continue };
+                bodies += 1;
+                let status = case["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let reads = Reads::new();
+                for table in crate::table::all().chain([StyleTable::generic()]) {
+                    let view = View { table, caps: Some(&caps), headers: &headers, event: None, clock: Clock::System };
+                    let facts = super::Facts::new(&view, status, &reads);
+                    let rules = table.rules.iter().map(|r| &r.when);
+                    let signatures = table.detect.iter().flat_map(|d| d.signatures.iter().map(|s| &s.when));
+                    for c in rules.chain(signatures) {
+                        let tests = c.tests.iter().all(|t| facts.holds(t));
+                        assert_eq!(facts.satisfy(c), tests, "{}: {body}", table.wire);
+                        held += usize::from(tests);
+                        skipped += usize::from(!c.need.iter().all(|bits| caps.seen().any(bits)));
+                    }
+                }
+            }
+        }
+        assert!(bodies > 300 && held > 300 && skipped > 10_000, "{bodies} bodies, {held} held, {skipped} skipped");
     }
 
     #[test]
