@@ -471,6 +471,9 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
         let mut digits = [0; 20];
         let Some(text) = text(value, &mut digits) else { return false };
         match op {
+            // A short list is scanned by length first, which rarely calls `memcmp`; a long one
+            // is searched by halves.
+            Op::Equals(v) if v.len() <= 16 => v.iter().any(|l| l.len() == text.len() && *l == &*text),
             Op::Equals(v) => v.binary_search(&&*text).is_ok(),
             Op::StartsWith(v) => v.iter().any(|p| text.starts_with(p)),
             Op::Status(_) | Op::Present(_) | Op::Contains(_) => false,
