@@ -32,6 +32,56 @@ static BEGINS: [bool; 256] = {
     t
 };
 
+/// How many bytes of a word the prefix filter reads: the shortest phrase's length, at most 4.
+const PREFIX: usize = {
+    let mut k = 4;
+    let mut i = 0;
+    while i < PHRASES.len() {
+        if PHRASES[i].len() < k {
+            k = PHRASES[i].len();
+        }
+        i += 1;
+    }
+    k
+};
+
+/// The bit of a text's first [`PREFIX`] bytes, lowercased and padded with zeros, in [`PREFIXES`].
+const fn prefix_bit(bytes: [u8; 4]) -> usize {
+    (u32::from_le_bytes(bytes).wrapping_mul(0x9E37_79B1) >> 20) as usize
+}
+
+/// The first [`PREFIX`] bytes of `text` at `i`, lowercased and padded with zeros; `None` when
+/// the text ends sooner, where no phrase fits.
+#[inline]
+fn prefix_at(text: &[u8], i: usize) -> Option<[u8; 4]> {
+    let mut out = [0; 4];
+    for (o, b) in out.iter_mut().zip(text.get(i..i + PREFIX)?) {
+        *o = b.to_ascii_lowercase();
+    }
+    Some(out)
+}
+
+/// The phrases' first [`PREFIX`] bytes, as a set of 4,096 bits: a word whose first bytes are not
+/// in it begins no phrase (bytes that share a bit cannot be told apart, so one that is in it may
+/// still begin none).
+static PREFIXES: [u64; 64] = {
+    let mut set = [0u64; 64];
+    let mut i = 0;
+    while i < PHRASES.len() {
+        let p = PHRASES[i].as_bytes();
+        let mut bytes = [0u8; 4];
+        let mut k = 0;
+        while k < PREFIX {
+            bytes[k] = p[k].to_ascii_lowercase();
+            k += 1;
+        }
+        let bit = prefix_bit(bytes);
+        set[bit / 64] |= 1 << (bit % 64);
+        i += 1;
+    }
+    set
+};
+
 /// The phrases of `PHRASES` that a text contains on word boundaries, ignoring ASCII case: where
 /// a phrase begins or ends with a letter or digit, the text must not go on with one there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,8 +89,8 @@ pub(crate) struct Found([u64; WORDS]);
 
 impl Found {
     /// The phrases `text` contains, found in one pass: a word is looked at only where it begins
-    /// (a phrase that begins with a letter or digit begins where a word does), and there only
-    /// the phrases that begin with its byte are compared (the phrases are lowercase ASCII, sorted,
+    /// (a phrase that begins with a letter or digit begins where a word does) and its first
+    /// bytes are in [`PREFIXES`], and there only the phrases that begin with its byte are compared (the phrases are lowercase ASCII, sorted,
     /// so those that also share its second byte are neighbours).
     pub(crate) fn in_text(text: &str) -> Found {
         let m = text.as_bytes();
@@ -48,7 +98,10 @@ impl Found {
         let mut i = 0;
         while i < m.len() {
             let b = m[i];
-            if BEGINS[usize::from(b)] {
+            if BEGINS[usize::from(b)]
+                && let Some(prefix) = prefix_at(m, i)
+                && PREFIXES[prefix_bit(prefix) / 64] >> (prefix_bit(prefix) % 64) & 1 == 1
+            {
                 found.at(m, i);
             }
             i += 1;
@@ -156,6 +209,22 @@ mod tests {
                 agrees(&text);
             }
         }
+    }
+
+    /// The prefix filter passes every phrase's own first bytes, in any case, and few others.
+    #[test]
+    fn the_prefix_filter_passes_every_phrase_and_few_words() {
+        let passes = |text: &str| {
+            super::prefix_at(text.as_bytes(), 0).is_some_and(|p| {
+                let bit = super::prefix_bit(p);
+                super::PREFIXES[bit / 64] >> (bit % 64) & 1 == 1
+            })
+        };
+        for p in PHRASES {
+            assert!(passes(p) && passes(&p.to_ascii_uppercase()), "{p}");
+        }
+        let set: u32 = super::PREFIXES.iter().map(|w| w.count_ones()).sum();
+        assert!(set as usize <= PHRASES.len() && set < 4096 / 16, "{set} bits");
     }
 
     #[test]
