@@ -10,7 +10,7 @@
 
 use crate::body::cap;
 use crate::scan::ALNUM;
-use crate::table::{SECRETS, SecretPattern};
+use crate::table::SECRETS;
 use std::borrow::Cow;
 
 const MASK: &str = "****";
@@ -168,9 +168,49 @@ fn candidates_at(bytes: &[u8], i: usize) -> u64 {
     FIRST[bytes[i] as usize] & bytes.get(i + 1).map_or(u64::MAX, |&b| SECOND[b as usize])
 }
 
-fn prefix_at(bytes: &[u8], i: usize, p: &SecretPattern) -> bool {
-    let pre = p.prefix.as_bytes();
-    bytes.get(i..i + pre.len()).is_some_and(|w| if p.ignore_case { w.eq_ignore_ascii_case(pre) } else { w == pre })
+/// Each pattern's first eight prefix bytes (or fewer) as a little-endian word test: the bytes,
+/// lowercase where the pattern ignores case; which bytes count; and which to lowercase first
+/// (`| 0x20` turns only the letter's two cases into its lowercase).
+const PREFIX_WORDS: [(u64, u64, u64); SECRETS.len()] = {
+    let mut out = [(0, 0, 0); SECRETS.len()];
+    let mut i = 0;
+    while i < SECRETS.len() {
+        let pre = SECRETS[i].prefix.as_bytes();
+        let (mut value, mut mask, mut fold) = (0u64, 0u64, 0u64);
+        let mut j = 0;
+        while j < pre.len() && j < 8 {
+            let mut b = pre[j];
+            if SECRETS[i].ignore_case && b.is_ascii_alphabetic() {
+                b = b.to_ascii_lowercase();
+                fold |= 0x20 << (8 * j);
+            }
+            value |= (b as u64) << (8 * j);
+            mask |= 0xff << (8 * j);
+            j += 1;
+        }
+        out[i] = (value, mask, fold);
+        i += 1;
+    }
+    out
+};
+
+/// Whether pattern `n`'s prefix is at `i`: its first eight bytes tested as one word where eight
+/// bytes remain.
+fn prefix_of_at(bytes: &[u8], i: usize, n: usize) -> bool {
+    let p = &SECRETS[n];
+    match bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(w) => {
+            let (value, mask, fold) = PREFIX_WORDS[n];
+            (u64::from_le_bytes(*w) | fold) & mask == value
+                && (p.prefix.len() <= 8 || prefix_at(bytes, i + 8, &p.prefix.as_bytes()[8..], p.ignore_case))
+        }
+        None => prefix_at(bytes, i, p.prefix.as_bytes(), p.ignore_case),
+    }
+}
+
+/// Whether the prefix `pre` is at `i`.
+fn prefix_at(bytes: &[u8], i: usize, pre: &[u8], ignore_case: bool) -> bool {
+    bytes.get(i..i + pre.len()).is_some_and(|w| if ignore_case { w.eq_ignore_ascii_case(pre) } else { w == pre })
 }
 
 /// Whether `token` holds the classes `needs` asks for: a digit, a lowercase letter, an
@@ -194,9 +234,10 @@ fn classes(token: &[u8]) -> usize {
 /// only the patterns in `candidates`.
 fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(usize, usize)> {
     while candidates != 0 {
-        let p = &SECRETS[candidates.trailing_zeros() as usize];
+        let n = candidates.trailing_zeros() as usize;
+        let p = &SECRETS[n];
         candidates &= candidates - 1;
-        if !prefix_at(bytes, i, p) {
+        if !prefix_of_at(bytes, i, n) {
             continue;
         }
         // A shape (a format with no prefix) is a whole run of letters, digits and its extra
@@ -225,7 +266,11 @@ fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(
         // prefix before the mask: no secret, and masking it again would make redaction change
         // its own output. A prefix carries nothing secret, so nothing can hide this way.
         if bytes[end..].starts_with(MASK.as_bytes())
-            && SECRETS.iter().any(|s| !s.prefix.is_empty() && prefix_at(token, 0, s) && token.len() == s.prefix.len())
+            && SECRETS.iter().any(|s| {
+                !s.prefix.is_empty()
+                    && prefix_at(token, 0, s.prefix.as_bytes(), s.ignore_case)
+                    && token.len() == s.prefix.len()
+            })
         {
             continue;
         }
@@ -490,6 +535,42 @@ mod tests {
         assert!(may_hold_secret(cases[1].0.as_bytes()).is_some_and(|p| p & SHAPES != 0));
         assert!(may_hold_secret(cases[0].0.as_bytes()).is_some_and(|p| p & SHAPES == 0));
         assert_eq!(may_hold_secret(b"no secret here"), None);
+    }
+
+    /// The word test of a prefix agrees with comparing its bytes, at the end of a text or not,
+    /// in either case, and with each byte changed.
+    #[test]
+    fn prefix_words_agree_with_the_prefixes() {
+        let mut texts: Vec<Vec<u8>> = Vec::new();
+        for p in SECRETS {
+            let pre = p.prefix.as_bytes();
+            for variant in [pre.to_vec(), pre.to_ascii_uppercase(), pre.to_ascii_lowercase()] {
+                for tail in [&b""[..], b"x", b"abcdefghij"] {
+                    texts.push([&variant[..], tail].concat());
+                    for k in 0..variant.len() {
+                        for delta in [1, 0x20, 0x80] {
+                            let mut changed = [&variant[..], tail].concat();
+                            changed[k] ^= delta;
+                            texts.push(changed);
+                        }
+                    }
+                }
+            }
+        }
+        for text in &texts {
+            for at in [0, 1] {
+                let padded = [&b" "[..at], text].concat();
+                for (n, p) in SECRETS.iter().enumerate() {
+                    assert_eq!(
+                        prefix_of_at(&padded, at, n),
+                        prefix_at(&padded, at, p.prefix.as_bytes(), p.ignore_case),
+                        "{:?} in {:?}",
+                        p.prefix,
+                        String::from_utf8_lossy(&padded)
+                    );
+                }
+            }
+        }
     }
 
     #[test]
