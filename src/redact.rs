@@ -88,23 +88,37 @@ const SHAPES: u64 = {
 /// The shortest run of [`RUN`] bytes a whole shape makes: its fewest characters.
 const MIN_SHAPE_RUN: usize = shortest_run(SHAPES);
 
-/// The patterns a whole secret in `bytes` may be of, read in one quick loop: none without a run
-/// of at least [`MIN_RUN`] token bytes or an `@` (a URL's user information), and no shape
-/// without a run of [`MIN_SHAPE_RUN`]. `None` when no whole secret can be there.
-fn may_hold_secret(bytes: &[u8]) -> Option<u64> {
-    let (mut run, mut longest, mut at) = (0usize, 0usize, false);
+/// What [`prescan`] notes of each byte: a byte of a run, an `@`, a byte that is not visible ASCII.
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (RUN[b] as u8) | ((b == b'@' as usize) as u8) << 1 | ((b < 0x20 || b >= 0x7f) as u8) << 2;
+        b += 1;
+    }
+    table
+};
+
+/// One quick loop over `bytes`: whether every byte is visible ASCII (`0x20..0x7f`), and the
+/// patterns a whole secret in it may be of: none without a run of at least [`MIN_RUN`] token
+/// bytes or an `@` (a URL's user information), and no shape without a run of
+/// [`MIN_SHAPE_RUN`]. A text within `bytes` may hold only the patterns `bytes` may.
+fn prescan(bytes: &[u8]) -> (bool, u64) {
+    let (mut run, mut longest, mut seen) = (0usize, 0usize, 0u8);
     for &b in bytes {
-        run = if RUN[b as usize] { run + 1 } else { 0 };
+        let class = CLASS[b as usize];
+        seen |= class;
+        run = if class & 1 == 1 { run + 1 } else { 0 };
         longest = longest.max(run);
-        at |= b == b'@';
     }
-    if longest >= MIN_SHAPE_RUN {
-        Some(u64::MAX)
-    } else if longest >= MIN_RUN || at {
-        Some(!SHAPES)
+    let patterns = if longest >= MIN_SHAPE_RUN {
+        u64::MAX
+    } else if longest >= MIN_RUN || seen & 2 != 0 {
+        !SHAPES
     } else {
-        None
-    }
+        0
+    };
+    (seen & 4 == 0, patterns)
 }
 
 /// For each byte, the patterns (as bits of an index into `SECRETS`) whose prefix starts with it,
@@ -373,18 +387,18 @@ fn visible(text: &str) -> Cow<'_, str> {
 /// ```
 pub fn redact(text: &str) -> Cow<'_, str> {
     match visible(text) {
-        Cow::Borrowed(text) => redact_with(text, false),
-        Cow::Owned(text) => Cow::Owned(redact_with(&text, false).into_owned()),
+        Cow::Borrowed(text) => redact_with(text, false, prescan(text.as_bytes()).1),
+        Cow::Owned(text) => Cow::Owned(redact_with(&text, false, prescan(text.as_bytes()).1).into_owned()),
     }
 }
 
-/// [`redact`] on visible text; with `cut` the text was cut short at its end, where a token
-/// after a prefix is masked whatever its length (the cut may have shortened a secret below its
-/// format's length).
-fn redact_with(text: &str, cut: bool) -> Cow<'_, str> {
+/// [`redact`] on visible text, trying the patterns `patterns` ([`prescan`]'s, of the text or of
+/// a text that holds it); with `cut` the text was cut short at its end, where a token after a
+/// prefix is masked whatever its length (the cut may have shortened a secret below its format's
+/// length), and every pattern is tried.
+fn redact_with(text: &str, cut: bool, patterns: u64) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    // Cut short, a secret at the end may be shorter than any format: every pattern is tried.
-    let patterns = if cut { u64::MAX } else { may_hold_secret(bytes).unwrap_or(0) };
+    let patterns = if cut { u64::MAX } else { patterns };
     if patterns == 0 {
         return Cow::Borrowed(text);
     }
@@ -496,17 +510,21 @@ pub(crate) fn redact_formats<'t>(text: &'t str, formats: &[(String, usize)]) -> 
 /// it, and is masked whatever its length. (The body reader keeps strings up to twice the
 /// limits, so that the cut that matters is made, and seen, here.)
 pub(crate) fn clean(text: &str, max: usize) -> String {
-    let plain = text.bytes().all(|b| (0x20..0x7f).contains(&b));
+    // Visible ASCII (the common case) is emitted as it is, and holds what is emitted of it.
+    let (plain, mut patterns) = prescan(text.as_bytes());
     let stripped: Cow<'_, str> = if plain {
         Cow::Borrowed(text)
     } else if text.chars().any(|c| c.is_control() || is_invisible(c)) {
-        Cow::Owned(text.chars().filter(|&c| !is_invisible(c)).map(|c| if c.is_control() { ' ' } else { c }).collect())
+        let visible: String =
+            text.chars().filter(|&c| !is_invisible(c)).map(|c| if c.is_control() { ' ' } else { c }).collect();
+        patterns = prescan(visible.as_bytes()).1;
+        Cow::Owned(visible)
     } else {
         Cow::Borrowed(text)
     };
     let trimmed = stripped.trim();
     let capped = cap(trimmed, max).trim_end();
-    let redacted = redact_with(capped, capped.len() < trimmed.len());
+    let redacted = redact_with(capped, capped.len() < trimmed.len(), patterns);
     if redacted.len() <= max {
         return redacted.into_owned();
     }
@@ -528,13 +546,14 @@ mod tests {
             ("id: aB3+/cD4+/eF5+/gH6+/iJ7+/kL8+/mN9+/oP0+/ (bad)", "id: **** (bad)"),
         ];
         for (text, want) in cases {
-            assert!(may_hold_secret(text.as_bytes()).is_some(), "{text}");
+            assert_ne!(prescan(text.as_bytes()).1, 0, "{text}");
             assert_eq!(redact(text), want);
         }
         // A shape is tried only where a run is long enough to hold one.
-        assert!(may_hold_secret(cases[1].0.as_bytes()).is_some_and(|p| p & SHAPES != 0));
-        assert!(may_hold_secret(cases[0].0.as_bytes()).is_some_and(|p| p & SHAPES == 0));
-        assert_eq!(may_hold_secret(b"no secret here"), None);
+        assert_ne!(prescan(cases[1].0.as_bytes()).1 & SHAPES, 0);
+        assert_eq!(prescan(cases[0].0.as_bytes()).1 & SHAPES, 0);
+        assert_eq!(prescan(b"no secret here"), (true, 0));
+        assert_eq!(prescan("tab\there, caf\u{e9}".as_bytes()), (false, 0));
     }
 
     /// The word test of a prefix agrees with comparing its bytes, at the end of a text or not,
