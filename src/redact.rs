@@ -395,10 +395,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 /// [`redact`] on visible text, trying the patterns `patterns` ([`prescan`]'s, of the text or of
 /// a text that holds it); with `cut` the text was cut short at its end, where a token after a
 /// prefix is masked whatever its length (the cut may have shortened a secret below its format's
-/// length), and every pattern is tried.
+/// length), so every pattern must be tried.
 fn redact_with(text: &str, cut: bool, patterns: u64) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    let patterns = if cut { u64::MAX } else { patterns };
     if patterns == 0 {
         return Cow::Borrowed(text);
     }
@@ -510,21 +509,32 @@ pub(crate) fn redact_formats<'t>(text: &'t str, formats: &[(String, usize)]) -> 
 /// it, and is masked whatever its length. (The body reader keeps strings up to twice the
 /// limits, so that the cut that matters is made, and seen, here.)
 pub(crate) fn clean(text: &str, max: usize) -> String {
-    // Visible ASCII (the common case) is emitted as it is, and holds what is emitted of it.
-    let (plain, mut patterns) = prescan(text.as_bytes());
+    // The common case, visible ASCII within the limit, is scanned once for both questions:
+    // whether it needs stripping, and which secrets it may hold.
+    let (plain, scanned) = if text.len() <= max {
+        let (plain, patterns) = prescan(text.as_bytes());
+        (plain, Some(patterns))
+    } else {
+        (text.bytes().all(|b| (0x20..0x7f).contains(&b)), None)
+    };
     let stripped: Cow<'_, str> = if plain {
         Cow::Borrowed(text)
     } else if text.chars().any(|c| c.is_control() || is_invisible(c)) {
-        let visible: String =
-            text.chars().filter(|&c| !is_invisible(c)).map(|c| if c.is_control() { ' ' } else { c }).collect();
-        patterns = prescan(visible.as_bytes()).1;
-        Cow::Owned(visible)
+        Cow::Owned(text.chars().filter(|&c| !is_invisible(c)).map(|c| if c.is_control() { ' ' } else { c }).collect())
     } else {
         Cow::Borrowed(text)
     };
     let trimmed = stripped.trim();
     let capped = cap(trimmed, max).trim_end();
-    let redacted = redact_with(capped, capped.len() < trimmed.len(), patterns);
+    // Cut, every pattern is tried; else a text that was stripped (removing a character can join
+    // two runs) is scanned as it now is, and a plain one holds no more than its scan found.
+    let cut = capped.len() < trimmed.len();
+    let patterns = match scanned {
+        _ if cut => u64::MAX,
+        Some(patterns) if plain => patterns,
+        _ => prescan(capped.as_bytes()).1,
+    };
+    let redacted = redact_with(capped, cut, patterns);
     if redacted.len() <= max {
         return redacted.into_owned();
     }
