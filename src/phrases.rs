@@ -89,9 +89,10 @@ pub(crate) struct Found([u64; WORDS]);
 
 impl Found {
     /// The phrases `text` contains, found in one pass: a word is looked at only where it begins
-    /// (a phrase that begins with a letter or digit begins where a word does) and its first
-    /// bytes are in [`PREFIXES`], and there only the phrases that begin with its byte are compared (the phrases are lowercase ASCII, sorted,
-    /// so those that also share its second byte are neighbours).
+    /// (a phrase that begins with a letter or digit begins where a word does) and only when its
+    /// first bytes are in [`PREFIXES`]; there only the phrases that begin with its byte are
+    /// compared (the phrases are lowercase ASCII, sorted, so those that also share its second
+    /// byte are neighbours).
     pub(crate) fn in_text(text: &str) -> Found {
         let m = text.as_bytes();
         let mut found = Found::default();
