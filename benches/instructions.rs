@@ -17,6 +17,9 @@
 //!   `tests/cases/` (every provider), beside `serde_json::from_slice::<IgnoredAny>` of the same
 //!   body: reading the bytes once, the least any reader can do.
 //! - `envelope`: `normalize` then [`NormalizedError::to_json`], beside the same floor.
+//! - `headers`: `normalize` on the same responses, each also carrying the transport headers a
+//!   response gets on its way (`content-type`, `date`, `server`, a CDN's ray id, ...; see
+//!   [`TRANSPORT_HEADERS`]), which the cases record only in part. Beside the same floor.
 //! - `size`: bodies of 1 KiB to 16 MiB, beside the same floor. Over the 1 MiB limit a body is not
 //!   read at all.
 //! - `stream`: [`StreamReader`] fed in 4 KiB chunks, beside splitting the stream into events and
@@ -300,19 +303,47 @@ fn callgrind_case_mark() {
     black_box(());
 }
 
+/// Headers a response carries whatever the error, as providers and the CDNs before them send
+/// them: the `headers` group adds each one a case lacks.
+const TRANSPORT_HEADERS: [(&str, &str); 12] = [
+    ("content-type", "application/json"),
+    ("date", "Mon, 07 Dec 2026 10:00:00 GMT"),
+    ("server", "cloudflare"),
+    ("content-length", "231"),
+    ("connection", "keep-alive"),
+    ("cf-ray", "8f0c1d2e3f4a5b6c-FRA"),
+    ("strict-transport-security", "max-age=31536000; includeSubDomains; preload"),
+    ("x-content-type-options", "nosniff"),
+    ("alt-svc", "h3=\":443\"; ma=86400"),
+    ("vary", "Origin"),
+    ("openai-processing-ms", "12"),
+    ("x-envoy-upstream-service-time", "15"),
+];
+
 fn cases(filter: &str) -> Vec<Case> {
     let mut all = real_cases();
-    let envelope: Vec<Case> = all
+    let again = |group: &'static str, c: &Case| Case {
+        group,
+        name: c.name.clone(),
+        status: c.status,
+        headers: c.headers.clone(),
+        body: c.body.clone(),
+    };
+    let envelope: Vec<Case> = all.iter().map(|c| again("envelope", c)).collect();
+    let headers: Vec<Case> = all
         .iter()
-        .map(|c| Case {
-            group: "envelope",
-            name: c.name.clone(),
-            status: c.status,
-            headers: c.headers.clone(),
-            body: c.body.clone(),
+        .map(|c| {
+            let mut c = again("headers", c);
+            for (name, value) in TRANSPORT_HEADERS {
+                if !c.headers.contains_key(name) {
+                    c.headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+                }
+            }
+            c
         })
         .collect();
     all.extend(envelope);
+    all.extend(headers);
     all.extend([1 << 10, 16 << 10, 256 << 10, 1 << 20, 16 << 20].map(sized));
     all.extend(streams());
     all.retain(|c| c.group.contains(filter) || c.name.contains(filter));

@@ -2006,6 +2006,10 @@ pub struct BodyPaths {
     pub probes: Vec<String>,
     /// The probes whose first string is compared: finish reasons and `error_values` paths.
     pub probe_texts: BTreeSet<String>,
+    /// The response headers fields are read from, by lowercase name (one ending in `*` stands
+    /// for every header it begins): with the leaves and anchors, what a reading notes as found
+    /// (`body::Seen`).
+    pub headers: Vec<String>,
 }
 
 /// A stream path as the trie spells it (`choices.*.finish_reason`), when it is one the walk
@@ -2042,9 +2046,12 @@ impl StreamSection {
 
 pub fn body_paths(t: &Taxonomy) -> BodyPaths {
     let (mut leaves, mut anchors, mut probes) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-    let mut texts = BTreeSet::new();
+    let (mut texts, mut headers) = (BTreeSet::new(), BTreeSet::new());
     let mut add = |loc: &str, whole: bool| {
         let Ok(l) = parse_location(loc) else { return };
+        if let Loc::Header(name, _) = &l {
+            headers.insert(name.clone());
+        }
         let Some((keys, rest)) = l.split() else { return };
         if rest.is_empty() && !whole {
             leaves.insert(keys.join("."));
@@ -2077,6 +2084,7 @@ pub fn body_paths(t: &Taxonomy) -> BodyPaths {
         anchors: anchors.into_iter().collect(),
         probes: probes.into_iter().collect(),
         probe_texts: texts,
+        headers: headers.into_iter().collect(),
     }
 }
 
@@ -2171,11 +2179,17 @@ fn emit_phrases(o: &mut String, phrases: &[String]) {
     o.push_str("\n];\n\n");
 }
 
-/// The bit a location sets in a body's reading when it may hold a value (`body::Seen`): a body
-/// path's index, or an anchor's after every path's. `None` for a header or an event's name.
+/// The bit a location sets in a response's reading when it may hold a value (`body::Seen`): a
+/// body path's index, then an anchor's after every path's, a header's after every anchor's, and
+/// last the one of an event's name.
 fn location_bit(loc: &str, paths: &BodyPaths) -> Option<usize> {
     let l = parse_location(loc).ok()?;
-    let Loc::Body(..) = l else { return None };
+    let headers = paths.leaves.len() + paths.anchors.len();
+    match &l {
+        Loc::Header(name, _) => return paths.headers.iter().position(|h| h == name).map(|i| headers + i),
+        Loc::Event(_) => return Some(headers + paths.headers.len()),
+        Loc::Body(..) => {}
+    }
     let (keys, rest) = l.split().unwrap_or_default();
     let key = keys.join(".");
     if rest.is_empty() {
@@ -2185,9 +2199,9 @@ fn location_bit(loc: &str, paths: &BodyPaths) -> Option<usize> {
     }
 }
 
-/// What a condition needs of a body before its tests are worth running: for each test that
-/// needs a value of a field read only from the body, the bits of the field's locations, one of
-/// which a reading must have set (see `Condition::need`).
+/// What a condition needs of a response before its tests are worth running: for each test that
+/// needs a value of a field, the bits of the field's locations, one of which a reading must have
+/// set (see `Condition::need`).
 fn needs(c: &Condition, fields: &BTreeMap<String, Vec<String>>, paths: &BodyPaths) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = Vec::new();
     for (k, t) in &c.0 {
@@ -2562,6 +2576,31 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     }
     emit_path_trie(&mut o, &paths);
     let by_priority: Vec<&StyleFile> = t.detect_order().unwrap_or_default();
+    o.push_str("/// Every header name a field is read from, sorted (one ending in `*`: every header it begins).\n");
+    let _ = writeln!(o, "pub(crate) static HEADER_NAMES: [&str; {}] = [", paths.headers.len());
+    for h in &paths.headers {
+        let _ = writeln!(o, "    {h:?},");
+    }
+    o.push_str("];\n\n");
+    o.push_str("/// The index in `HEADER_NAMES` of `name`, when it is one of them exactly.\n");
+    o.push_str("pub(crate) fn header_index(name: &str) -> Option<usize> {\n    match name {\n");
+    for (i, h) in paths.headers.iter().enumerate().filter(|(_, h)| !h.ends_with('*')) {
+        let _ = writeln!(o, "        {h:?} => Some({i}),");
+    }
+    o.push_str("        _ => None,\n    }\n}\n\n");
+    let prefixes: Vec<String> = paths
+        .headers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| Some(format!("({:?}, {i})", h.strip_suffix('*')?)))
+        .collect();
+    o.push_str("/// The names of `HEADER_NAMES` that end in `*`, without it, and their index.\n");
+    let _ = writeln!(
+        o,
+        "pub(crate) static HEADER_PREFIXES: [(&str, usize); {}] = [{}];\n",
+        prefixes.len(),
+        prefixes.join(", ")
+    );
     o.push_str("/// The styles in the order `detect` tries them.\n");
     let _ = writeln!(o, "pub(crate) static DETECT_ORDER: [Style; {}] = [", by_priority.len());
     for s in by_priority {

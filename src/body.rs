@@ -7,7 +7,7 @@
 //! compared as raw bytes, so skipped keys are not checked for UTF-8, as skipped values are not.
 
 use crate::limits::Limits;
-use crate::table::{ANCHORS, BODY_PATHS, PATH_TRIE, PROBES, PathNode, Seg};
+use crate::table::{ANCHORS, BODY_PATHS, HEADER_NAMES, PATH_TRIE, PROBES, PathNode, Seg};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -155,17 +155,32 @@ impl<'a> Slots<'a> {
     }
 }
 
-/// The body paths and anchors a reading has found a value at, at any point of the walk: body
-/// path `i` is bit `i`, anchor `a` bit `PATHS + a`. A value given and then replaced (by a
-/// `null`, or by a later object under the same key) leaves its bit set, so the set holds every
+/// The locations a reading of a response has found a value at: body path `i` is bit `i`, anchor
+/// `a` bit `PATHS + a` (both noted at any point of the walk), header `h` of `HEADER_NAMES` bit
+/// [`HEADER_BIT`] `+ h`, and an event's name [`EVENT_BIT`]. A value given and then replaced (by
+/// a `null`, or by a later object under the same key) leaves its bit set, so the set holds every
 /// location that has a value and may hold more: a location whose bit is clear has none.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Seen([u64; (PATHS + ANCHOR_COUNT).div_ceil(64)]);
+pub(crate) struct Seen([u64; SEEN_WORDS]);
+
+/// The first header's bit in a [`Seen`].
+pub(crate) const HEADER_BIT: usize = PATHS + ANCHOR_COUNT;
+/// The bit of an event's name in a [`Seen`].
+pub(crate) const EVENT_BIT: usize = HEADER_BIT + HEADER_NAMES.len();
+const SEEN_WORDS: usize = (EVENT_BIT + 1).div_ceil(64);
 
 impl Seen {
-    pub(crate) const NONE: Seen = Seen([0; (PATHS + ANCHOR_COUNT).div_ceil(64)]);
+    pub(crate) const NONE: Seen = Seen([0; SEEN_WORDS]);
 
-    fn add(&mut self, bit: usize) {
+    /// The locations either set holds.
+    pub(crate) fn union(mut self, other: Seen) -> Seen {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a |= b;
+        }
+        self
+    }
+
+    pub(crate) fn add(&mut self, bit: usize) {
         if let Some(word) = self.0.get_mut(bit / 64) {
             *word |= 1 << (bit % 64);
         }
@@ -274,7 +289,7 @@ impl<'a> Captures<'a> {
         self.seen.add(path);
     }
 
-    /// The paths and anchors that may hold a value.
+    /// The body paths and anchors that may hold a value.
     pub(crate) fn seen(&self) -> Seen {
         self.seen
     }

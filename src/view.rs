@@ -3,11 +3,13 @@
 //! the rules test, each read at most once. Classification (`normalize.rs`) and detection
 //! (`detect.rs`) both read responses through it.
 
-use crate::body::{CLASSIFY_BYTES, Captures, RawDetail, Seen, Value, cap};
+use crate::body::{CLASSIFY_BYTES, Captures, EVENT_BIT, HEADER_BIT, RawDetail, Seen, Value, cap};
 use crate::code::Field;
 use crate::phrases::Found;
 use crate::retry_after::{self, Clock};
-use crate::table::{Condition, Location, Op, READS, Rule, StyleTable, Subject, Test, Transform};
+use crate::table::{
+    Condition, HEADER_PREFIXES, Location, Op, READS, Rule, StyleTable, Subject, Test, Transform, header_index,
+};
 use http::{HeaderMap, StatusCode};
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell, RefCell};
@@ -181,16 +183,36 @@ fn effective_status<'v>(status: StatusCode, body: impl FnOnce() -> Option<Value<
     body().and_then(|v| v.as_status()).filter(|s| (400..=599).contains(s)).unwrap_or(500)
 }
 
+/// The headers of `HEADER_NAMES` that `headers` has (a name ending in `*`: a header it begins),
+/// and whether there is an event name, as bits of a [`Seen`].
+fn heard(headers: &HeaderMap, event: bool) -> Seen {
+    let mut seen = Seen::NONE;
+    for name in headers.keys().map(http::HeaderName::as_str) {
+        if let Some(i) = header_index(name) {
+            seen.add(HEADER_BIT + i);
+        }
+        for &(prefix, i) in &HEADER_PREFIXES {
+            if name.starts_with(prefix) {
+                seen.add(HEADER_BIT + i);
+            }
+        }
+    }
+    if event {
+        seen.add(EVENT_BIT);
+    }
+    seen
+}
+
 /// The longest delay of the `retry_after` field: of the values at its first location that has
 /// any (a location such as `header:x-ratelimit-reset-*` may give several).
 pub(crate) fn longest_delay(values: &[Value<'_>]) -> Option<f64> {
     values.iter().filter_map(Value::as_f64).filter(|n| *n >= 0.0).reduce(f64::max)
 }
 
-/// The first value of the header `name` (lowercase). A few headers are compared by name, which
-/// costs less than `HeaderMap::get`'s parse and hash of the name.
+/// The first value of the header `name` (lowercase). Up to 32 headers, more than most responses
+/// carry, are compared by name, which costs less than `HeaderMap::get`'s parse and hash of it.
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h http::HeaderValue> {
-    if headers.len() <= 8 {
+    if headers.len() <= 32 {
         headers.iter().find(|(n, _)| n.as_str() == name).map(|(_, v)| v)
     } else {
         headers.get(name)
@@ -287,6 +309,8 @@ pub(crate) struct Reads<'x> {
     /// The phrases of the last texts searched, by where the text lies: lists of locations
     /// that differ can still read the same string of the body.
     searched: RefCell<[(usize, usize, Found); 8]>,
+    /// The headers of `HEADER_NAMES` the response has, and whether it has an event name.
+    heard: OnceCell<Seen>,
 }
 
 /// How many lists of locations a `Reads` keeps inline: what reading a response through every
@@ -336,6 +360,7 @@ impl<'x> Reads<'x> {
             more: OnceCell::new(),
             used: Cell::new(0),
             searched: RefCell::new([(0, 0, Found::default()); 8]),
+            heard: OnceCell::new(),
         }
     }
 
@@ -480,10 +505,16 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
         }
     }
 
-    /// Whether every test of `c` holds: none is run when the body lacks what they need.
+    /// The locations of the response that may hold a value (see [`Seen`]).
+    fn seen(&self) -> Seen {
+        let heard = *self.reads.heard.get_or_init(|| heard(self.view.headers, self.view.event.is_some()));
+        self.view.caps.map_or(Seen::NONE, Captures::seen).union(heard)
+    }
+
+    /// Whether every test of `c` holds: none is run when the response lacks what they need.
     pub(crate) fn satisfy(&self, c: &Condition) -> bool {
         if !c.need.is_empty() {
-            let seen = self.view.caps.map_or(Seen::NONE, Captures::seen);
+            let seen = self.seen();
             if !c.need.iter().all(|bits| seen.any(bits)) {
                 return false;
             }
@@ -568,8 +599,9 @@ mod tests {
     }
 
     /// A condition's `need`, which the build step derives from its tests, only skips conditions
-    /// that cannot hold: over every real response of `tests/cases`, through every table, each
-    /// rule and signature holds with the need checked exactly when its tests alone hold.
+    /// that cannot hold: over every real response of `tests/cases` (its body and headers),
+    /// through every table, each rule and signature holds with the need checked exactly when its
+    /// tests alone hold.
     #[test]
     fn a_conditions_need_never_skips_one_that_holds() {
         use crate::body::Captures;
@@ -578,8 +610,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
         let mut files: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
         files.sort();
-        let (mut bodies, mut held, mut skipped) = (0, 0, 0);
-        let headers = HeaderMap::new();
+        let (mut bodies, mut held, mut skipped, mut with_headers) = (0, 0, 0, 0);
         for file in files.iter().filter(|p| p.extension().is_some_and(|e| e == "jsonl")) {
             let text = std::fs::read_to_string(file).unwrap_or_default();
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -587,6 +618,15 @@ mod tests {
                 let Some(body) = case["body"].as_str() else { continue };
                 let Some(caps) = Captures::read(body.as_bytes(), &Limits::DEFAULT) else { continue };
                 bodies += 1;
+                let mut headers = HeaderMap::new();
+                for (name, value) in case["headers"].as_object().into_iter().flatten() {
+                    let name = http::HeaderName::from_bytes(name.as_bytes());
+                    let value = http::HeaderValue::from_str(value.as_str().unwrap_or_default());
+                    if let (Ok(name), Ok(value)) = (name, value) {
+                        headers.append(name, value);
+                    }
+                }
+                with_headers += usize::from(!headers.is_empty());
                 let status = case["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let reads = Reads::new();
@@ -599,12 +639,15 @@ mod tests {
                         let tests = c.tests.iter().all(|t| facts.holds(t));
                         assert_eq!(facts.satisfy(c), tests, "{}: {body}", table.wire);
                         held += usize::from(tests);
-                        skipped += usize::from(!c.need.iter().all(|bits| caps.seen().any(bits)));
+                        skipped += usize::from(!c.need.iter().all(|bits| facts.seen().any(bits)));
                     }
                 }
             }
         }
-        assert!(bodies > 300 && held > 300 && skipped > 10_000, "{bodies} bodies, {held} held, {skipped} skipped");
+        assert!(
+            bodies > 300 && with_headers > 20 && held > 300 && skipped > 10_000,
+            "{bodies} bodies ({with_headers} with headers), {held} held, {skipped} skipped"
+        );
     }
 
     #[test]
