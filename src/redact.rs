@@ -227,6 +227,24 @@ fn prefix_at(bytes: &[u8], i: usize, pre: &[u8], ignore_case: bool) -> bool {
     bytes.get(i..i + pre.len()).is_some_and(|w| if ignore_case { w.eq_ignore_ascii_case(pre) } else { w == pre })
 }
 
+/// Whether `token` is one or more of the formats' prefixes, one after another.
+fn is_prefix_chain(token: &[u8]) -> bool {
+    // Which lengths of the token's start such a chain can make.
+    let mut reached = vec![false; token.len() + 1];
+    reached[0] = true;
+    for at in 0..token.len() {
+        if !reached[at] {
+            continue;
+        }
+        for s in SECRETS.iter().filter(|s| !s.prefix.is_empty()) {
+            if prefix_at(token, at, s.prefix.as_bytes(), s.ignore_case) {
+                reached[at + s.prefix.len()] = true;
+            }
+        }
+    }
+    !token.is_empty() && reached[token.len()]
+}
+
 /// Whether `token` holds the classes `needs` asks for: a digit, a lowercase letter, an
 /// uppercase letter after its first character.
 fn holds(token: &[u8], needs: [bool; 3]) -> bool {
@@ -276,16 +294,11 @@ fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(
         }
         let end = bytes[start..].iter().position(|&b| !in_run(b)).map_or(bytes.len(), |n| start + n);
         let token = &bytes[start..end];
-        // What the inner-secret rule below leaves (`mb_live_mb_test_****`) holds a format's bare
-        // prefix before the mask: no secret, and masking it again would make redaction change
-        // its own output. A prefix carries nothing secret, so nothing can hide this way.
-        if bytes[end..].starts_with(MASK.as_bytes())
-            && SECRETS.iter().any(|s| {
-                !s.prefix.is_empty()
-                    && prefix_at(token, 0, s.prefix.as_bytes(), s.ignore_case)
-                    && token.len() == s.prefix.len()
-            })
-        {
+        // What the inner-secret rule below leaves (`mb_live_mb_test_****`) holds formats' bare
+        // prefixes before the mask, one after another: no secret, and masking them again would
+        // make redaction change its own output. A prefix carries nothing secret, so nothing can
+        // hide this way.
+        if bytes[end..].starts_with(MASK.as_bytes()) && is_prefix_chain(token) {
             continue;
         }
         let whole = (p.min_len..=p.max_len).contains(&token.len()) && holds(token, p.needs);
@@ -728,6 +741,8 @@ mod tests {
             "x-request-id: fa(_mb_live_mb_test_led_generquery",
             "X-API-Key: mbd_sk_abcdefghijklmnop1234",
             "sk-proj-abcdefghijklmnopqrstuvwx and mb_live_sk-abcdefghijklmnopqrstuv",
+            // Four prefixes deep: what is left before the mask is a chain of bare prefixes.
+            "key: AIzamb_test_ghu_mb_live_-9f8e7d6c5b9a3210**** has",
         ] {
             let once = redact(text).into_owned();
             assert_ne!(once, text, "{text}: a secret is masked");
@@ -739,6 +754,9 @@ mod tests {
         // with a prefix and goes on.
         assert_eq!(redact("key mb_live_abc123XY**** end"), "key mb_live_******** end");
         assert_eq!(redact("key mb_live_sk-abcdefghijklmnopqrstu**** end"), "key mb_live_sk-******** end");
+        assert_eq!(redact("key mb_live_mb_test_abc123**** end"), "key mb_live_mb_test_******** end");
+        assert!(is_prefix_chain(b"mb_test_ghu_mb_live_") && is_prefix_chain(b"AIzamb_test_"));
+        assert!(!is_prefix_chain(b"mb_test_x") && !is_prefix_chain(b"") && !is_prefix_chain(b"mb_"));
     }
 
     #[test]
