@@ -750,8 +750,8 @@ mod tests {
         }
         // A secret followed by the mask is still a secret.
         assert_eq!(redact("sk-abcdefghijklmnopqrstuvwx****"), "sk-********");
-        // Only a bare prefix is passed over: not a key as long as a prefix, nor one that starts
-        // with a prefix and goes on.
+        // Only bare prefixes are passed over: not a key as long as a prefix, nor one that starts
+        // with prefixes and goes on.
         assert_eq!(redact("key mb_live_abc123XY**** end"), "key mb_live_******** end");
         assert_eq!(redact("key mb_live_sk-abcdefghijklmnopqrstu**** end"), "key mb_live_sk-******** end");
         assert_eq!(redact("key mb_live_mb_test_abc123**** end"), "key mb_live_mb_test_******** end");
