@@ -263,8 +263,9 @@ fn classes(token: &[u8]) -> usize {
 }
 
 /// The end of the token that makes a secret start at `i`, and where its mask goes, trying
-/// only the patterns in `candidates`.
-fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(usize, usize)> {
+/// only the patterns in `candidates`. The text before `from` is masked already: a shape does
+/// not reach back into it.
+fn secret_at(bytes: &[u8], i: usize, from: usize, mut candidates: u64, cut: bool) -> Option<(usize, usize)> {
     while candidates != 0 {
         let n = candidates.trailing_zeros() as usize;
         let p = &SECRETS[n];
@@ -274,7 +275,8 @@ fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(
         }
         // A shape (a format with no prefix) is a whole run of letters, digits and its extra
         // characters (not `_` and `-`), which may begin with extra ones (`/`, `+`), and not the
-        // tail of a longer run.
+        // tail of a longer run. A mask ends a run: the text before `from` is masked already, so
+        // what follows a masked token is read as the mask will leave it.
         let mut start = i + p.prefix.len();
         let shape = p.prefix.is_empty();
         let in_run = |b: u8| {
@@ -285,10 +287,10 @@ fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(
             }
         };
         if shape {
-            while start > 0 && !TOKEN[bytes[start - 1] as usize] && in_run(bytes[start - 1]) {
+            while start > from && !TOKEN[bytes[start - 1] as usize] && in_run(bytes[start - 1]) {
                 start -= 1;
             }
-            if start > 0 && in_run(bytes[start - 1]) && !after_escape(bytes, start) {
+            if start > from && in_run(bytes[start - 1]) && !after_escape(bytes, start) {
                 continue;
             }
         }
@@ -309,7 +311,7 @@ fn secret_at(bytes: &[u8], i: usize, mut candidates: u64, cut: bool) -> Option<(
             // A secret of its own format right after this prefix (`X-API-Key: mbd_sk_...`)
             // keeps its own prefix in the output, when it masks all this one would.
             if let Some(&b) = bytes.get(start).filter(|_| start > i)
-                && let Some(inner) = secret_at(bytes, start, FIRST[b as usize], cut)
+                && let Some(inner) = secret_at(bytes, start, from, FIRST[b as usize], cut)
                 && inner.1 >= end
             {
                 return Some(inner);
@@ -449,7 +451,7 @@ fn redact_with(text: &str, cut: bool, patterns: u64) -> Cow<'_, str> {
         }
         let candidates = candidates_at(bytes, i) & patterns;
         if candidates != 0
-            && let Some(span) = secret_at(bytes, i, candidates, cut)
+            && let Some(span) = secret_at(bytes, i, copied, candidates, cut)
         {
             mask(&mut out, &mut copied, span);
             i = span.1;
@@ -743,6 +745,8 @@ mod tests {
             "sk-proj-abcdefghijklmnopqrstuvwx and mb_live_sk-abcdefghijklmnopqrstuv",
             // Four prefixes deep: what is left before the mask is a chain of bare prefixes.
             "key: AIzamb_test_ghu_mb_live_-9f8e7d6c5b9a3210**** has",
+            // A token's mask ends the run it was part of: the rest is a whole shape.
+            "Bearer$eyJhbGciOiJIzUI0NiJ9.eyJzdWIi///888888888888888////////////////OiIxIn&.c2ln",
         ] {
             let once = redact(text).into_owned();
             assert_ne!(once, text, "{text}: a secret is masked");
