@@ -187,8 +187,14 @@ impl Seen {
     }
 
     /// Whether one of `bits` is set.
-    pub(crate) fn any(&self, bits: &[u16]) -> bool {
+    fn any(&self, bits: &[u16]) -> bool {
         bits.iter().any(|&b| self.0.get(usize::from(b) / 64).is_some_and(|w| w & (1 << (b % 64)) != 0))
+    }
+
+    /// Whether a condition's need ([`Condition::need`](crate::table::Condition)) is met: one bit
+    /// of each of its lists set.
+    pub(crate) fn meets(&self, need: &[&[u16]]) -> bool {
+        need.iter().all(|bits| self.any(bits))
     }
 }
 

@@ -88,12 +88,17 @@ const SHAPES: u64 = {
 /// The shortest run of [`RUN`] bytes a whole shape makes: its fewest characters.
 const MIN_SHAPE_RUN: usize = shortest_run(SHAPES);
 
+/// Whether `b` is visible ASCII, emitted as it is: not a control character, not beyond ASCII.
+const fn visible_ascii(b: u8) -> bool {
+    b >= 0x20 && b < 0x7f
+}
+
 /// What [`prescan`] notes of each byte: a byte of a run, an `@`, a byte that is not visible ASCII.
 const CLASS: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut b = 0;
     while b < 256 {
-        table[b] = (RUN[b] as u8) | ((b == b'@' as usize) as u8) << 1 | ((b < 0x20 || b >= 0x7f) as u8) << 2;
+        table[b] = (RUN[b] as u8) | ((b == b'@' as usize) as u8) << 1 | (!visible_ascii(b as u8) as u8) << 2;
         b += 1;
     }
     table
@@ -422,8 +427,8 @@ fn redact_with(text: &str, cut: bool, patterns: u64) -> Cow<'_, str> {
     let mut i = 0;
     let mask = |out: &mut Option<String>, copied: &mut usize, (start, end): (usize, usize)| {
         let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
-        // A shape's run may begin before the word start it was found at, never before the text
-        // already copied.
+        // A shape's run may begin before the word start it was found at; `secret_at` keeps it
+        // from reaching back into the text already copied, and this keeps the slice sound.
         let start = start.max(*copied);
         o.push_str(&text[*copied..start]);
         o.push_str(MASK);
@@ -530,7 +535,7 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
         let (plain, patterns) = prescan(text.as_bytes());
         (plain, Some(patterns))
     } else {
-        (text.bytes().all(|b| (0x20..0x7f).contains(&b)), None)
+        (text.bytes().all(visible_ascii), None)
     };
     let stripped: Cow<'_, str> = if plain {
         Cow::Borrowed(text)

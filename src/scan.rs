@@ -14,6 +14,7 @@ pub(crate) const ALNUM: [bool; 256] = {
 
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
 /// A mask of the bytes of `w` equal to `b`, by the high bit of each. Its lowest set bit always
 /// marks the first such byte; bits above it may be false (the borrow of a match reaches the bytes
@@ -27,7 +28,6 @@ fn equal(w: u64, b: u8) -> u64 {
 /// The bytes of `w` equal to `b`, exactly: the high bit of each such byte, and of no other.
 #[inline]
 fn equal_exact(w: u64, b: u8) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let x = w ^ (LO * u64::from(b));
     // A byte of `x` is zero exactly when neither its low seven bits carry into its high bit nor
     // its high bit is set; no carry crosses into the next byte.
@@ -123,7 +123,6 @@ pub(crate) fn find_opening(hay: &[u8], from: usize, starts: &PairSet) -> Option<
 /// The position of the first byte of `hay` at or after `from` that a JSON string escapes: `"`,
 /// `\` or a control character below `0x20`.
 pub(crate) fn find_escape(hay: &[u8], from: usize) -> Option<usize> {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let mut at = from;
     while let Some(w) = hay.get(at..).and_then(<[u8]>::first_chunk::<8>) {
         let w = u64::from_le_bytes(*w);

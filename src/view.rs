@@ -513,11 +513,8 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
 
     /// Whether every test of `c` holds: none is run when the response lacks what they need.
     pub(crate) fn satisfy(&self, c: &Condition) -> bool {
-        if !c.need.is_empty() {
-            let seen = self.seen();
-            if !c.need.iter().all(|bits| seen.any(bits)) {
-                return false;
-            }
+        if !c.need.is_empty() && !self.seen().meets(c.need) {
+            return false;
         }
         c.tests.iter().all(|t| self.holds(t))
     }
@@ -639,7 +636,7 @@ mod tests {
                         let tests = c.tests.iter().all(|t| facts.holds(t));
                         assert_eq!(facts.satisfy(c), tests, "{}: {body}", table.wire);
                         held += usize::from(tests);
-                        skipped += usize::from(!c.need.iter().all(|bits| facts.seen().any(bits)));
+                        skipped += usize::from(!facts.seen().meets(c.need));
                     }
                 }
             }
