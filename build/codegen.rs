@@ -2828,6 +2828,10 @@ fn emit_streams(o: &mut String, t: &Taxonomy, paths: &BodyPaths) {
                 acc.extend(words?);
                 Some(acc)
             });
+        // A word that another one begins is found wherever it is: only the shorter is searched.
+        let triggers = triggers.map(|all| {
+            all.iter().filter(|w| !all.iter().any(|p| p != *w && w.starts_with(p))).copied().collect::<BTreeSet<_>>()
+        });
         let specs: Vec<String> = members.iter().map(|(st, _)| format!("&{}", ident(st))).collect();
         let _ = writeln!(o, "/// {doc}");
         let _ = writeln!(o, "static {name}: crate::stream::StreamSet = crate::stream::StreamSet {{");
@@ -2847,11 +2851,11 @@ fn emit_streams(o: &mut String, t: &Taxonomy, paths: &BodyPaths) {
                     .collect();
                 let _ = writeln!(
                     o,
-                    "    triggers: &{words:?},\n    trigger_runs: [{}],\n    trigger_starts: crate::scan::pair_set(&{words:?}),\n    always_read: false,",
+                    "    triggers: &{words:?},\n    trigger_runs: [{}],\n    trigger_starts: crate::scan::pair_set(&{words:?}),\n    always_read: false,\n    searcher: std::sync::OnceLock::new(),",
                     runs.join(", "),
                 );
             }
-            None => o.push_str("    triggers: &[],\n    trigger_runs: [0; 129],\n    trigger_starts: [0; 16],\n    always_read: true,\n"),
+            None => o.push_str("    triggers: &[],\n    trigger_runs: [0; 129],\n    trigger_starts: [0; 16],\n    always_read: true,\n    searcher: std::sync::OnceLock::new(),\n"),
         }
         o.push_str("};\n\n");
     };

@@ -1,5 +1,5 @@
-//! Finding bytes a word at a time, for the stream reader (which runs over every byte a gateway
-//! streams) and the envelope writer, and the table of word bytes the text scans share.
+//! Finding bytes a word at a time, for the envelope writer and for the stream reader on a machine
+//! without the vector search of `aho-corasick`, and the table of word bytes the text scans share.
 
 /// The ASCII letters and digits, by byte: the bytes of a word.
 pub(crate) const ALNUM: [bool; 256] = {
@@ -16,15 +16,6 @@ const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
-/// A mask of the bytes of `w` equal to `b`, by the high bit of each. Its lowest set bit always
-/// marks the first such byte; bits above it may be false (the borrow of a match reaches the bytes
-/// above it), so only the lowest is read.
-#[inline]
-fn equal(w: u64, b: u8) -> u64 {
-    let x = w ^ (LO * u64::from(b));
-    x.wrapping_sub(LO) & !x & HI
-}
-
 /// The bytes of `w` equal to `b`, exactly: the high bit of each such byte, and of no other.
 #[inline]
 fn equal_exact(w: u64, b: u8) -> u64 {
@@ -32,27 +23,6 @@ fn equal_exact(w: u64, b: u8) -> u64 {
     // A byte of `x` is zero exactly when neither its low seven bits carry into its high bit nor
     // its high bit is set; no carry crosses into the next byte.
     !(((x & LOW7) + LOW7) | x | LOW7)
-}
-
-/// The position of the first byte of `hay` that is `a` or `b`.
-///
-/// ```text
-/// find2(b"data: x\r\n", b'\n', b'\r') == Some(7)
-/// ```
-#[inline]
-pub(crate) fn find2(hay: &[u8], a: u8, b: u8) -> Option<usize> {
-    let mut words = hay.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let m = equal(w, a) | equal(w, b);
-        if m != 0 {
-            // The lowest set bit of either mask is a true match, and so is the lower of the two.
-            return Some(at + (m.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    words.remainder().iter().position(|&c| c == a || c == b).map(|i| at + i)
 }
 
 /// Pairs of bytes as a set of 1,024 bits, each pair at [`pair_bit`]: pairs that share a bit
@@ -141,8 +111,6 @@ pub(crate) fn find_escape(hay: &[u8], from: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::find2;
-
     /// The set of every pair that begins with one of `bytes`.
     fn set(bytes: &[u8]) -> super::PairSet {
         let mut set = [0; 16];
@@ -228,36 +196,5 @@ mod tests {
             assert_eq!(super::find_escape(&all[start..], 0), plain(&all[start..], 0));
         }
         assert_eq!(super::find_escape(b"abc", 9), None);
-    }
-
-    /// The plain search, which `find2` must agree with.
-    fn naive(hay: &[u8], a: u8, b: u8) -> Option<usize> {
-        hay.iter().position(|&c| c == a || c == b)
-    }
-
-    #[test]
-    fn agrees_with_the_plain_search() {
-        // Every pair of target bytes against haystacks holding each byte value at each offset,
-        // next to bytes one above and below the targets (where a borrow could mislead).
-        let pairs = [(b'\n', b'\r'), (b'"', b'\\'), (0, 255), (0x80, 0x7f), (1, 0)];
-        for (a, b) in pairs {
-            for len in 0..24 {
-                for pos in 0..len {
-                    for v in [0u8, 1, a, b, a.wrapping_add(1), a.wrapping_sub(1), b.wrapping_add(1), 0x80, 0xff] {
-                        let mut hay = vec![b'x'; len];
-                        hay[pos] = v;
-                        if pos > 0 {
-                            hay[pos - 1] = a.wrapping_sub(1);
-                        }
-                        assert_eq!(find2(&hay, a, b), naive(&hay, a, b), "{a} {b} {hay:?}");
-                    }
-                }
-            }
-        }
-        let all: Vec<u8> = (0..=255).collect();
-        for a in 0..=255u8 {
-            assert_eq!(find2(&all, a, a), Some(a as usize));
-            assert_eq!(find2(&all[1..], a, 0), naive(&all[1..], a, 0));
-        }
     }
 }

@@ -16,13 +16,15 @@ use crate::code::{ErrorCode, Field};
 use crate::error::{Detail, NormalizedError, Upstream};
 use crate::normalize::Normalizer;
 use crate::redact::clean;
-use crate::scan::{find_opening, find2};
+use crate::scan::find_opening;
 use crate::table::{Style, StyleTable, stream_set};
 use crate::view::View;
+use aho_corasick::packed::Searcher;
 use http::{HeaderMap, StatusCode};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// A table's stream facts that are read from a parsed payload, compiled from its `stream` section.
 #[derive(Debug)]
@@ -57,7 +59,8 @@ pub(crate) struct StreamSet {
     /// Comment prefixes followed by the event's HTTP status (`HTTP_STATUS/`).
     pub status_comments: &'static [&'static str],
     /// Once output has been seen, a JSON payload needs reading only when a string in it begins
-    /// with one of these words (the build step's `stream_triggers`), or it holds a `\u` escape.
+    /// with one of these words (the build step's `stream_triggers`, less any word another one
+    /// begins), or it holds a `\u` escape.
     pub triggers: &'static [&'static str],
     /// `trigger_runs[b]..trigger_runs[b + 1]` indexes the triggers that begin with the byte `b`
     /// (every trigger is ASCII).
@@ -66,6 +69,8 @@ pub(crate) struct StreamSet {
     pub trigger_starts: crate::scan::PairSet,
     /// Every JSON payload needs reading.
     pub always_read: bool,
+    /// The vector search for the triggers, built the first time a payload is checked.
+    pub searcher: OnceLock<Option<Searcher>>,
 }
 
 impl StreamSet {
@@ -87,9 +92,26 @@ impl StreamSet {
     /// begin with none of the trigger words holds neither, unless a `\u` escape spells a word
     /// differently: a payload with one is read.
     fn may_signal(&self, data: &[u8]) -> bool {
-        if self.always_read {
+        if self.always_read || memchr::memchr_iter(b'\\', data).any(|i| data.get(i + 1) == Some(&b'u')) {
             return true;
         }
+        match self.searcher.get_or_init(|| self.build_searcher()) {
+            Some(searcher) => searcher.find(data).is_some(),
+            None => self.opens_a_trigger(data),
+        }
+    }
+
+    /// A vector search for a quote followed by a trigger word: `None` where the machine has no
+    /// vector instructions `aho-corasick` can use.
+    fn build_searcher(&self) -> Option<Searcher> {
+        let quoted = self.triggers.iter().map(|t| [b"\"", t.as_bytes()].concat());
+        aho_corasick::packed::Config::new().builder().extend(quoted).build()
+    }
+
+    /// [`may_signal`](Self::may_signal)'s search eight bytes at a time, for a machine without a
+    /// vector search: each quote followed by a pair of bytes a trigger begins with is compared
+    /// with those triggers.
+    fn opens_a_trigger(&self, data: &[u8]) -> bool {
         // An escaped quote counts as a quote: that only reads a payload more often.
         let mut from = 0;
         while let Some(i) = find_opening(data, from, &self.trigger_starts) {
@@ -107,6 +129,20 @@ impl StreamSet {
             }
         }
         false
+    }
+}
+
+/// What one event tells a reader: an error, or whether it ended the stream or carried output.
+#[derive(Default)]
+struct Read {
+    error: Option<NormalizedError>,
+    done: bool,
+    output: bool,
+}
+
+impl Read {
+    fn error(error: NormalizedError) -> Self {
+        Read { error: Some(error), ..Read::default() }
     }
 }
 
@@ -460,7 +496,7 @@ impl StreamReader {
             }
         }
         while !rest.is_empty() {
-            let Some(i) = find2(rest, b'\n', b'\r') else {
+            let Some(i) = memchr::memchr2(b'\n', b'\r', rest) else {
                 self.line_part(rest);
                 break;
             };
@@ -600,12 +636,12 @@ impl StreamReader {
     /// A line of the current event that is not blank.
     fn content_line(&mut self, line: &[u8]) -> Option<StreamError> {
         if self.framing == Some(Framing::Ndjson) {
-            // Each line is a whole event.
+            // Each line is a whole event, read where it lies.
             self.first_line = false;
-            self.data.clear();
-            self.data.extend_from_slice(line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line));
             self.has_data = true;
-            return self.dispatch();
+            let data = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+            let read = if self.done { Read::default() } else { self.read_event(data) };
+            return self.settle(read);
         }
         self.field(line);
         None
@@ -760,45 +796,46 @@ impl StreamReader {
         if !self.has_data && self.event.is_empty() {
             return None;
         }
-        let found = if self.done { None } else { self.read_event() };
-        if let Some(err) = found {
+        let read = if self.done { Read::default() } else { self.read_event(&self.data) };
+        self.data.clear();
+        self.settle(read)
+    }
+
+    /// Applies what the current event told, then forgets the event.
+    fn settle(&mut self, read: Read) -> Option<StreamError> {
+        if let Some(err) = read.error {
             return Some(self.fail(err));
         }
+        self.output_events += u64::from(read.output);
+        self.done |= read.done;
         self.events += 1;
         self.event.clear();
-        self.data.clear();
         self.has_data = false;
         self.event_status = None;
         None
     }
 
-    fn read_event(&mut self) -> Option<NormalizedError> {
+    /// What the current event, whose data is `data`, tells.
+    fn read_event(&self, data: &[u8]) -> Read {
         let named = |names: &[&str]| names.iter().any(|n| n.as_bytes() == self.event);
-        let data = &self.data;
         if self.set.is_done_marker(data) {
-            self.done = true;
-            return None;
+            return Read { done: true, ..Read::default() };
         }
         if named(self.set.error_events) {
-            return Some(self.payload_error());
+            return Read::error(self.payload_error(data));
         }
         // An end event still carries what the generation ended with (Cohere's `message-end`
         // holds its error and finish reason): it is read like any other, then ends the stream.
-        if named(self.set.end_events) {
-            self.done = true;
-        }
+        let done = named(self.set.end_events);
         let json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         if !json {
-            if !data.iter().all(u8::is_ascii_whitespace) {
-                // Text of no known shape: it may be output, so count it as output.
-                self.output_events += 1;
-            }
-            return None;
+            // Text of no known shape: it may be output, so count it as output.
+            return Read { done, output: !data.iter().all(u8::is_ascii_whitespace), error: None };
         }
         // Once output has gone out, the phase is settled: only an error or the stream's end
         // matters, and a payload that can hold neither need not be parsed.
         if self.output_events > 0 && !self.set.may_signal(data) {
-            return None;
+            return Read { done, ..Read::default() };
         }
         let (caps, parsed) = match Captures::walk(data, self.normalizer.limits()) {
             Some((caps, parsed)) => (Some(caps), parsed),
@@ -806,7 +843,7 @@ impl StreamReader {
         };
         let found = caps.as_ref().map(|c| Found::of(c, self.set.specs)).unwrap_or_default();
         if found.error {
-            return Some(self.payload_error());
+            return Read::error(self.payload_error(data));
         }
         if let Some(reason) = found.finish_error {
             // The style's rules may say more about the reason (a content filter); else the
@@ -816,21 +853,16 @@ impl StreamReader {
                 if let Some(d) = err.details.last_mut() {
                     d.figures.insert("finish_reason".to_owned(), reason.into());
                 }
-                return Some(err);
+                return Read::error(err);
             }
             let detail = self.stream_detail(STREAM_ERROR).with_figure("finish_reason", reason);
-            return Some(self.crate_error("The upstream ended the generation with an error", detail));
+            return Read::error(self.crate_error("The upstream ended the generation with an error", detail));
         }
-        if found.output || !parsed {
-            self.output_events += 1;
-        }
-        self.done |= found.done;
-        None
+        Read { done: done || found.done, output: found.output || !parsed, error: None }
     }
 
     /// The error in the current event's data, read with the style's rules.
-    fn payload_error(&self) -> NormalizedError {
-        let data = &self.data;
+    fn payload_error(&self, data: &[u8]) -> NormalizedError {
         // An error status the event itself carries is the one its error is read with.
         let status = self.event_status.filter(|s| s.is_client_error() || s.is_server_error()).unwrap_or(self.status);
         let mut err = self.normalizer.normalize(self.style, status, &self.headers, data);
@@ -1055,6 +1087,49 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The vector search and the search eight bytes at a time find the same payloads: every
+    /// trigger of every set after a quote or not, whole or cut short, in payloads of the bytes
+    /// both turn on.
+    #[test]
+    fn the_vector_search_agrees_with_the_word_search() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for style in <Style as strum::IntoEnumIterator>::iter().map(Some).chain([None]) {
+            let set = stream_set(style);
+            if set.always_read {
+                continue;
+            }
+            let searcher = set.build_searcher();
+            #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+            assert!(searcher.is_some(), "{style:?}: no vector search on this machine");
+            let Some(searcher) = searcher else { continue };
+            let mut pieces: Vec<String> =
+                ["\"", "\\", "u", "{", "}", ":", ",", " ", "x", "_", "\u{e9}"].map(String::from).to_vec();
+            for word in set.triggers {
+                pieces.push(word.to_string());
+                pieces.push(word[..word.len() - 1].to_string());
+                pieces.push(word.to_ascii_uppercase());
+                pieces.push(word.to_ascii_lowercase());
+            }
+            let mut found = 0;
+            for _ in 0..4000 {
+                let payload: String = (0..1 + next(24)).map(|_| pieces[next(pieces.len())].as_str()).collect();
+                let data = payload.as_bytes();
+                // Both read a payload with a `\u` escape (the vector search, in `may_signal`).
+                let escape = data.windows(2).any(|w| w == b"\\u");
+                let vector = escape || searcher.find(data).is_some();
+                assert_eq!(vector, escape || set.opens_a_trigger(data), "{style:?}: {payload}");
+                found += usize::from(vector);
+            }
+            assert!((100..3900).contains(&found), "{style:?}: {found} of 4,000 payloads read");
         }
     }
 
