@@ -24,10 +24,11 @@
 //!   read at all.
 //! - `stream`: [`StreamReader`] fed in 4 KiB chunks, beside splitting the stream into events and
 //!   parsing each JSON payload once with `IgnoredAny`; successful and failing streams of OpenAI's,
-//!   Anthropic's, Gemini's and Ollama's shapes.
+//!   Anthropic's, Gemini's and Ollama's shapes, read as each error's style is recognized, and the
+//!   long ones again by a reader told the style (the style in parentheses).
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use llm_error_taxonomy::{Normalizer, StreamReader};
+use llm_error_taxonomy::{Normalizer, StreamReader, Style};
 use serde::de::IgnoredAny;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ use std::str::FromStr;
 struct Case {
     group: &'static str,
     name: String,
+    /// The style a stream is read with (`None`: each error's style is recognized).
+    style: Option<Style>,
     status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
@@ -81,6 +84,7 @@ fn real_cases() -> Vec<Case> {
             }
             let status = StatusCode::from_u16(v["status"].as_u64().unwrap_or(500) as u16).unwrap_or(StatusCode::OK);
             cases.push(Case {
+                style: None,
                 group: "normalize",
                 name: v["id"].as_str().unwrap_or("?").to_owned(),
                 status,
@@ -104,6 +108,7 @@ fn sized(size: usize) -> Case {
     let label = if size >= 1 << 20 { format!("{} MiB", size >> 20) } else { format!("{} KiB", size >> 10) };
     Case {
         group: "size",
+        style: None,
         name: format!("openai-context-length-{label}"),
         status: StatusCode::BAD_REQUEST,
         headers: HeaderMap::new(),
@@ -141,12 +146,13 @@ fn streams() -> Vec<Case> {
     let ndjson = headers(&[("content-type".into(), "application/x-ndjson".into())]);
     let stream = |name: &str, headers: HeaderMap, body: Vec<u8>| Case {
         group: "stream",
+        style: None,
         name: name.to_owned(),
         status: StatusCode::OK,
         headers,
         body,
     };
-    vec![
+    let mut all = vec![
         stream("openai-complete", sse(), read("examples/streams/openai-complete.sse")),
         stream("openai-error-mid-stream", sse(), read("examples/streams/openai-error-mid-stream.sse")),
         stream("openai-finish-reason-error", sse(), read("examples/streams/finish-reason-error.sse")),
@@ -232,7 +238,37 @@ fn streams() -> Vec<Case> {
                 "{\"error\":\"an error was encountered while running the model: unexpected EOF\"}\n",
             ),
         ),
-    ]
+    ];
+    // The long answers again, read by a reader told the style, as a gateway that knows its
+    // upstream makes it: it looks for that style's words only.
+    let given = [
+        ("openai", Style::OpenAI),
+        ("anthropic", Style::Anthropic),
+        ("gemini", Style::Gemini),
+        ("ollama", Style::Ollama),
+    ];
+    let styled: Vec<Case> = all
+        .iter()
+        .filter(|c| c.name.contains("-2000-"))
+        .filter_map(|c| {
+            let (_, style) = given.iter().find(|(p, _)| c.name.starts_with(p))?;
+            Some(Case { style: Some(*style), name: format!("{} ({style})", c.name), ..copy(c) })
+        })
+        .collect();
+    all.extend(styled);
+    all
+}
+
+/// A copy of `c`.
+fn copy(c: &Case) -> Case {
+    Case {
+        group: c.group,
+        name: c.name.clone(),
+        style: c.style,
+        status: c.status,
+        headers: c.headers.clone(),
+        body: c.body.clone(),
+    }
 }
 
 /// The floor of a stream: split it into events at blank lines (or lines, for NDJSON) and parse
@@ -265,7 +301,7 @@ fn split_and_parse(body: &[u8]) -> usize {
 }
 
 fn run_stream(case: &Case) -> bool {
-    let mut reader = StreamReader::new(None, case.status, &case.headers);
+    let mut reader = StreamReader::new(case.style, case.status, &case.headers);
     for chunk in black_box(&case.body).chunks(4096) {
         if let Some(err) = reader.push(chunk) {
             return black_box(err).is_retry_safe();
@@ -322,13 +358,7 @@ const TRANSPORT_HEADERS: [(&str, &str); 12] = [
 
 fn cases(filter: &str) -> Vec<Case> {
     let mut all = real_cases();
-    let again = |group: &'static str, c: &Case| Case {
-        group,
-        name: c.name.clone(),
-        status: c.status,
-        headers: c.headers.clone(),
-        body: c.body.clone(),
-    };
+    let again = |group: &'static str, c: &Case| Case { group, ..copy(c) };
     let envelope: Vec<Case> = all.iter().map(|c| again("envelope", c)).collect();
     let headers: Vec<Case> = all
         .iter()

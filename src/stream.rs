@@ -105,7 +105,10 @@ impl StreamSet {
     /// vector instructions `aho-corasick` can use.
     fn build_searcher(&self) -> Option<Searcher> {
         let quoted = self.triggers.iter().map(|t| [b"\"", t.as_bytes()].concat());
-        aho_corasick::packed::Config::new().builder().extend(quoted).build()
+        // Teddy sorts the words into buckets, 8 in its slim form and 16 in its fat one; words that
+        // share a bucket let through more places that begin neither, each then compared.
+        let fat = self.triggers.len() > 8;
+        aho_corasick::packed::Config::new().only_teddy_fat(Some(fat)).builder().extend(quoted).build()
     }
 
     /// [`may_signal`](Self::may_signal)'s search eight bytes at a time, for a machine without a
