@@ -2263,12 +2263,16 @@ fn condition(c: &Condition, phrases: &[String], fields: &BTreeMap<String, Vec<St
                 }
                 _ => Vec::new(),
             };
-            format!("Test {{ subject: {subject}, op: {op}, phrases: &[{}] }}", ids.join(", "))
+            let lengths: u64 = match t {
+                Test::Equals(v) => v.iter().fold(0, |m, l| m | 1 << l.len().min(63)),
+                _ => 0,
+            };
+            format!("Test {{ subject: {subject}, op: {op}, phrases: &[{}], lengths: {lengths:#x} }}", ids.join(", "))
         })
         .collect();
     let need: Vec<String> = needs(c, fields, paths)
         .iter()
-        .map(|bits| format!("&[{}]", bits.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")))
+        .map(|bits| format!("Seen::of(&[{}])", bits.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")))
         .collect();
     format!("Condition {{ tests: &[{}], need: &[{}] }}", tests.join(", "), need.join(", "))
 }

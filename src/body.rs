@@ -186,15 +186,28 @@ impl Seen {
         }
     }
 
-    /// Whether one of `bits` is set.
-    fn any(&self, bits: &[u16]) -> bool {
-        bits.iter().any(|&b| self.0.get(usize::from(b) / 64).is_some_and(|w| w & (1 << (b % 64)) != 0))
+    /// The set of `bits`, made at compile time for the tables' needs (a bit past the set's end
+    /// stops the build).
+    pub(crate) const fn of(bits: &[u16]) -> Seen {
+        let mut words = [0; SEEN_WORDS];
+        let mut i = 0;
+        while i < bits.len() {
+            let b = bits[i] as usize;
+            words[b / 64] |= 1 << (b % 64);
+            i += 1;
+        }
+        Seen(words)
     }
 
-    /// Whether a condition's need ([`Condition::need`](crate::table::Condition)) is met: one bit
-    /// of each of its lists set.
-    pub(crate) fn meets(&self, need: &[&[u16]]) -> bool {
-        need.iter().all(|bits| self.any(bits))
+    /// Whether a location of `other` is in this set too.
+    fn meets_one(&self, other: &Seen) -> bool {
+        self.0.iter().zip(&other.0).fold(0, |any, (a, b)| any | (a & b)) != 0
+    }
+
+    /// Whether a condition's need ([`Condition::need`](crate::table::Condition)) is met: a
+    /// location of each of its sets seen.
+    pub(crate) fn meets(&self, need: &[Seen]) -> bool {
+        need.iter().all(|set| self.meets_one(set))
     }
 }
 

@@ -3,6 +3,7 @@
 //! Everything here is generated from `taxonomy/` by `build/codegen.rs`; the types are
 //! read-only views, public so that tools can list and render the rules.
 
+use crate::body::Seen;
 use crate::code::{ErrorCode, Field};
 use strum::EnumCount;
 
@@ -299,7 +300,7 @@ pub struct Condition {
     /// needs a value of a field the table reads only from the body, the bits of the field's
     /// locations (`body::Seen`), one of which the reading must have set. A condition whose
     /// need is not met cannot hold, and its tests are not run.
-    pub(crate) need: &'static [&'static [u16]],
+    pub(crate) need: &'static [Seen],
 }
 
 /// What a test looks at.
@@ -322,6 +323,17 @@ pub struct Test {
     pub op: Op,
     /// For a `Contains` test, its phrases' indexes in `PHRASES`.
     pub(crate) phrases: &'static [u16],
+    /// For an `Equals` test, the lengths of its values as bits (bit 63: 63 bytes or more), by
+    /// which most texts are told apart from all of them at once ([`Test::may_equal`]).
+    pub(crate) lengths: u64,
+}
+
+impl Test {
+    /// Whether a text of `len` bytes has the length of one of an `Equals` test's values.
+    #[inline]
+    pub(crate) fn may_equal(&self, len: usize) -> bool {
+        self.lengths >> len.min(63) & 1 == 1
+    }
 }
 
 /// How a subject is tested.

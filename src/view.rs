@@ -309,8 +309,9 @@ pub(crate) struct Reads<'x> {
     /// The phrases of the last texts searched, by where the text lies: lists of locations
     /// that differ can still read the same string of the body.
     searched: RefCell<[(usize, usize, Found); 8]>,
-    /// The headers of `HEADER_NAMES` the response has, and whether it has an event name.
-    heard: OnceCell<Seen>,
+    /// The locations of the response that may hold a value: body paths and anchors, the headers
+    /// of `HEADER_NAMES` it has, and whether it has an event name.
+    seen: OnceCell<Seen>,
 }
 
 /// How many lists of locations a `Reads` keeps inline: what reading a response through every
@@ -360,7 +361,7 @@ impl<'x> Reads<'x> {
             more: OnceCell::new(),
             used: Cell::new(0),
             searched: RefCell::new([(0, 0, Found::default()); 8]),
-            heard: OnceCell::new(),
+            seen: OnceCell::new(),
         }
     }
 
@@ -486,12 +487,19 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
         if let Op::Present(want) = test.op {
             return values.is_empty() != want;
         }
-        values.iter().any(|v| Self::value_holds(v, test.op))
+        values.iter().any(|v| Self::value_holds(v, test))
     }
 
-    fn value_holds(value: &Value<'_>, op: Op) -> bool {
+    fn value_holds(value: &Value<'_>, test: &Test) -> bool {
+        let op = test.op;
         if let Op::Status(p) = op {
             return value.as_status().is_some_and(|s| p.iter().any(|p| p.matches(s)));
+        }
+        // A string is capped at `CLASSIFY_BYTES`, which leaves its length's bit as it is.
+        if let (Op::Equals(_), Value::Str(s)) = (op, value)
+            && !test.may_equal(s.len())
+        {
+            return false;
         }
         let mut digits = [0; 20];
         let Some(text) = text(value, &mut digits) else { return false };
@@ -506,9 +514,11 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
     }
 
     /// The locations of the response that may hold a value (see [`Seen`]).
-    fn seen(&self) -> Seen {
-        let heard = *self.reads.heard.get_or_init(|| heard(self.view.headers, self.view.event.is_some()));
-        self.view.caps.map_or(Seen::NONE, Captures::seen).union(heard)
+    fn seen(&self) -> &Seen {
+        self.reads.seen.get_or_init(|| {
+            let heard = heard(self.view.headers, self.view.event.is_some());
+            self.view.caps.map_or(Seen::NONE, Captures::seen).union(heard)
+        })
     }
 
     /// Whether every test of `c` holds: none is run when the response lacks what they need.
