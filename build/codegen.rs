@@ -2270,11 +2270,16 @@ fn condition(c: &Condition, phrases: &[String], fields: &BTreeMap<String, Vec<St
             format!("Test {{ subject: {subject}, op: {op}, phrases: &[{}], lengths: {lengths:#x} }}", ids.join(", "))
         })
         .collect();
-    let need: Vec<String> = needs(c, fields, paths)
+    format!("Condition {{ tests: &[{}], need: &[{}] }}", tests.join(", "), seen_list(&needs(c, fields, paths)))
+}
+
+/// A need as the items of a `&[Seen]`: one set of locations for each list of bits.
+fn seen_list(need: &[Vec<usize>]) -> String {
+    let sets: Vec<String> = need
         .iter()
         .map(|bits| format!("Seen::of(&[{}])", bits.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")))
         .collect();
-    format!("Condition {{ tests: &[{}], need: &[{}] }}", tests.join(", "), need.join(", "))
+    sets.join(", ")
 }
 
 fn opt_str(s: &Option<String>) -> String {
@@ -2383,12 +2388,20 @@ fn emit_table(
             for sig in &d.signatures {
                 let present: Vec<String> = sig.present.iter().map(|p| location(p, paths)).collect();
                 let numeric: Vec<String> = sig.numeric.iter().map(|p| location(p, paths)).collect();
+                // The condition's need, and each path that must be present.
+                let mut need = needs(&sig.when, &style.fields, paths);
+                for bit in sig.present.iter().chain(&sig.numeric).filter_map(|p| location_bit(p, paths)) {
+                    if !need.contains(&vec![bit]) {
+                        need.push(vec![bit]);
+                    }
+                }
                 let _ = writeln!(
                     o,
-                    "            Signature {{ present: &[{}], numeric: &[{}], when: {}, source: {:?} }},",
+                    "            Signature {{ present: &[{}], numeric: &[{}], when: {}, need: &[{}], source: {:?} }},",
                     present.join(", "),
                     numeric.join(", "),
                     condition(&sig.when, phrases, &style.fields, paths),
+                    seen_list(&need),
                     sig.source
                 );
             }

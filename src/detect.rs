@@ -36,16 +36,22 @@ pub(crate) fn detect_in<'x>(response: View<'x, '_>, status: StatusCode, reads: &
     if caps.is_none_or(Captures::is_empty) && headers.is_empty() && event.is_none() {
         return None;
     }
+    let seen = reads.seen(&response);
     DETECT_ORDER.into_iter().find(|style| {
         let table = style.table();
         let Some(detect) = &table.detect else { return false };
+        // A style none of whose signatures the response can meet is passed over unread.
+        let mut signatures = detect.signatures.iter().filter(|sig| seen.meets(sig.need)).peekable();
+        if signatures.peek().is_none() {
+            return false;
+        }
         let view = View { table, ..response };
         let facts = Facts::new(&view, status, reads);
         let body = |loc: &Location| match (loc, caps) {
             (Location::Body { path, .. }, Some(c)) => c.get(*path),
             _ => None,
         };
-        detect.signatures.iter().any(|sig| {
+        signatures.any(|sig| {
             sig.present.iter().all(|loc| body(loc).is_some())
                 && sig.numeric.iter().all(|loc| matches!(body(loc), Some(Value::Int(_) | Value::Float(_))))
                 && facts.satisfy(&sig.when)

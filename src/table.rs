@@ -267,6 +267,9 @@ pub struct Signature {
     pub numeric: &'static [Location],
     /// Conditions that must hold.
     pub when: Condition,
+    /// What the signature needs of a response, derived by the build step: the condition's need
+    /// and the bit of each path that must be present (see [`Condition`]'s).
+    pub(crate) need: &'static [Seen],
     /// What the signature is based on.
     pub source: &'static str,
 }

@@ -384,6 +384,14 @@ impl<'x> Reads<'x> {
         cell.get_or_init(read).as_slice()
     }
 
+    /// The locations of `view`'s response that may hold a value (see [`Seen`]), found once.
+    pub(crate) fn seen(&self, view: &View<'x, '_>) -> &Seen {
+        self.seen.get_or_init(|| {
+            let heard = heard(view.headers, view.event.is_some());
+            view.caps.map_or(Seen::NONE, Captures::seen).union(heard)
+        })
+    }
+
     /// The phrases a value holds.
     fn phrases_in(&self, value: &Value<'_>) -> Found {
         let mut digits = [0; 20];
@@ -515,10 +523,7 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
 
     /// The locations of the response that may hold a value (see [`Seen`]).
     fn seen(&self) -> &Seen {
-        self.reads.seen.get_or_init(|| {
-            let heard = heard(self.view.headers, self.view.event.is_some());
-            self.view.caps.map_or(Seen::NONE, Captures::seen).union(heard)
-        })
+        self.reads.seen(self.view)
     }
 
     /// Whether every test of `c` holds: none is run when the response lacks what they need.
@@ -618,6 +623,7 @@ mod tests {
         let mut files: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
         files.sort();
         let (mut bodies, mut held, mut skipped, mut with_headers) = (0, 0, 0, 0);
+        let (mut signed, mut unsigned) = (0, 0);
         for file in files.iter().filter(|p| p.extension().is_some_and(|e| e == "jsonl")) {
             let text = std::fs::read_to_string(file).unwrap_or_default();
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -648,6 +654,21 @@ mod tests {
                         held += usize::from(tests);
                         skipped += usize::from(!facts.seen().meets(c.need));
                     }
+                    // A signature holds only where its own need, with the paths it must find, is met.
+                    for sig in table.detect.iter().flat_map(|d| d.signatures) {
+                        let found = |loc: &crate::table::Location, number: bool| match loc {
+                            crate::table::Location::Body { path, .. } => caps.get(*path).is_some_and(|v| {
+                                !number || matches!(v, crate::body::Value::Int(_) | crate::body::Value::Float(_))
+                            }),
+                            _ => false,
+                        };
+                        let holds = sig.present.iter().all(|l| found(l, false))
+                            && sig.numeric.iter().all(|l| found(l, true))
+                            && facts.satisfy(&sig.when);
+                        signed += usize::from(holds);
+                        assert!(!holds || facts.seen().meets(sig.need), "{}: {} in {body}", table.wire, sig.source);
+                        unsigned += usize::from(!facts.seen().meets(sig.need));
+                    }
                 }
             }
         }
@@ -655,6 +676,7 @@ mod tests {
             bodies > 300 && with_headers > 20 && held > 300 && skipped > 10_000,
             "{bodies} bodies ({with_headers} with headers), {held} held, {skipped} skipped"
         );
+        assert!(signed > 300 && unsigned > 10_000, "{signed} signatures held, {unsigned} passed over");
     }
 
     #[test]
