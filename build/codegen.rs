@@ -2006,6 +2006,9 @@ pub struct BodyPaths {
     pub probes: Vec<String>,
     /// The probes whose first string is compared: finish reasons and `error_values` paths.
     pub probe_texts: BTreeSet<String>,
+    /// The leaves a `details` field reads an array of details from; an array at any other leaf
+    /// is only noted as there.
+    pub details: BTreeSet<String>,
     /// The response headers fields are read from, by lowercase name (one ending in `*` stands
     /// for every header it begins): with the leaves and anchors, what a reading notes as found
     /// (`body::Seen`).
@@ -2046,7 +2049,7 @@ impl StreamSection {
 
 pub fn body_paths(t: &Taxonomy) -> BodyPaths {
     let (mut leaves, mut anchors, mut probes) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-    let (mut texts, mut headers) = (BTreeSet::new(), BTreeSet::new());
+    let (mut texts, mut headers, mut details) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     let mut add = |loc: &str, whole: bool| {
         let Ok(l) = parse_location(loc) else { return };
         if let Loc::Header(name, _) = &l {
@@ -2062,6 +2065,15 @@ pub fn body_paths(t: &Taxonomy) -> BodyPaths {
     for style in t.styles.iter().chain(std::iter::once(&t.generic)) {
         for loc in style.fields.values().flatten() {
             add(loc, false);
+        }
+        for loc in style.fields.get("details").into_iter().flatten() {
+            if let Ok(Loc::Body(..)) = parse_location(loc)
+                && let Some((keys, rest)) =
+                    parse_location(loc).ok().and_then(|l| l.split().map(|(k, r)| (k.join("."), r.is_empty())))
+                && rest
+            {
+                details.insert(keys);
+            }
         }
         for d in &style.details {
             add(&d.at, true);
@@ -2084,6 +2096,7 @@ pub fn body_paths(t: &Taxonomy) -> BodyPaths {
         anchors: anchors.into_iter().collect(),
         probes: probes.into_iter().collect(),
         probe_texts: texts,
+        details,
         headers: headers.into_iter().collect(),
     }
 }
@@ -2505,10 +2518,11 @@ fn emit_path_trie(o: &mut String, paths: &BodyPaths) {
         let name = if prefix.is_empty() { "(root)".to_owned() } else { prefix.join(".") };
         let _ = writeln!(
             o,
-            "    PathNode {{ children: &[{}], any: {}, leaf: {}, anchor: {}, probe: {}, probe_text: {}, below: &[{}], below_anchors: &[{}] }}, // {name}",
+            "    PathNode {{ children: &[{}], any: {}, leaf: {}, details: {}, anchor: {}, probe: {}, probe_text: {}, below: &[{}], below_anchors: &[{}] }}, // {name}",
             kids.join(", "),
             opt(&any),
             opt(leaf),
+            leaf.is_some_and(|i| paths.details.contains(&paths.leaves[i])),
             opt(anchor),
             opt(probe),
             probe.is_some_and(|i| paths.probe_texts.contains(&paths.probes[i])),

@@ -526,7 +526,7 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
             self.clear();
             let child = &PATH_TRIE[usize::from(n)];
             let mut entries = 0usize;
-            if self.node.leaf.is_none() {
+            if !self.node.details {
                 while seq
                     .next_element_seed(Walker { caps: &mut *self.caps, node: child, limits: self.limits })?
                     .is_some()
@@ -534,6 +534,9 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
                     entries += 1;
                 }
                 self.note(entries > 0);
+                if let Some(i) = self.node.leaf {
+                    self.caps.set(i, Value::Details(Vec::new()));
+                }
                 return Ok(());
             }
             // The array is also read whole here: each element is read twice, from its raw JSON.
@@ -555,13 +558,16 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
             }
             return Ok(());
         }
-        if self.node.leaf.is_none() {
+        if !self.node.details {
             self.clear();
             let mut entries = 0usize;
             while seq.next_element::<IgnoredAny>()?.is_some() {
                 entries += 1;
             }
             self.note(entries > 0);
+            if let Some(i) = self.node.leaf {
+                self.caps.set(i, Value::Details(Vec::new()));
+            }
             return Ok(());
         }
         let mut list = Vec::new();
@@ -1027,17 +1033,37 @@ mod tests {
 
     #[test]
     fn an_array_read_whole_and_by_element_is_capped_whole_and_walked_whole() {
-        // `choices` is both a path of its own and the parent of `choices.*.finish_reason`.
+        // `choices` is both a path of its own and the parent of `choices.*.finish_reason`; no
+        // `details` field reads it, so the array is noted as there, and walked, but not read.
         let limits = Limits::default();
         let entries: Vec<String> = (0..40).map(|i| format!(r#"{{"index": {i}, "finish_reason": null}}"#)).collect();
-        let mut body = format!(r#"{{"choices": [{}, {{"finish_reason": "length"}}]}}"#, entries.join(", "));
+        let body = format!(r#"{{"choices": [{}, {{"finish_reason": "length"}}]}}"#, entries.join(", "));
         let caps = Captures::read(body.as_bytes(), &limits).expect("json");
+        assert_eq!(caps.get(index("choices")), Some(&Value::Details(Vec::new())));
+        assert!(caps.seen().meets(&[Seen::of(&[index("choices") as u16])]));
+        assert_eq!(probed(&body, "choices.*.finish_reason"), (true, true, Some("length".to_owned())));
+        // Where a `details` field reads such a path, the array is also read whole, capped.
+        let choices =
+            &PATH_TRIE[PATH_TRIE[0].children.iter().find(|(k, _)| *k == "choices").expect("choices").1 as usize];
+        let node: &'static PathNode = Box::leak(Box::new(PathNode {
+            children: &[],
+            any: choices.any,
+            leaf: choices.leaf,
+            details: true,
+            anchor: None,
+            probe: None,
+            probe_text: false,
+            below: choices.below,
+            below_anchors: &[],
+        }));
+        let array = format!(r#"[{}, {{"finish_reason": "length"}}]"#, entries.join(", "));
+        let mut caps = Captures::walk(b"{}", &limits).expect("json").0;
+        let mut de = serde_json::Deserializer::from_str(&array);
+        Walker { caps: &mut caps, node, limits: &limits }.deserialize(&mut de).expect("an array");
         let Some(Value::Details(list)) = caps.get(index("choices")) else { panic!("choices") };
         assert_eq!(list.len(), limits.max_details);
         assert_eq!(list[1].figures, vec![(Cow::Borrowed("index"), Value::Int(1))]);
-        assert_eq!(probed(&body, "choices.*.finish_reason"), (true, true, Some("length".to_owned())));
-        body = r#"{"choices": []}"#.to_owned();
-        let caps = Captures::read(body.as_bytes(), &limits).expect("json");
+        let caps = Captures::read(br#"{"choices": []}"#, &limits).expect("json");
         assert_eq!(caps.get(index("choices")), Some(&Value::Details(Vec::new())));
         // An array under a `*` without a path of its own: noted as filled when it has elements.
         let parts = "candidates.*.content.parts";

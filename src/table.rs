@@ -469,6 +469,9 @@ pub(crate) struct PathNode {
     /// The node every element of an array continues to (`*`).
     pub any: Option<u16>,
     pub leaf: Option<usize>,
+    /// Whether an array at the leaf is read as a list of details (a `details` field reads it);
+    /// elsewhere an array is only noted as there.
+    pub details: bool,
     /// The anchor whose raw JSON is captured here.
     pub anchor: Option<usize>,
     /// The stream probe noted here.
