@@ -2398,6 +2398,8 @@ fn emit_table(
                 "    detect: Some(Detect {{\n        before: &[{}],\n        signatures: &[",
                 before.join(", ")
             );
+            // A response meets no signature without meeting one of their first sets.
+            let mut firsts: Option<Vec<usize>> = Some(Vec::new());
             for sig in &d.signatures {
                 let present: Vec<String> = sig.present.iter().map(|p| location(p, paths)).collect();
                 let numeric: Vec<String> = sig.numeric.iter().map(|p| location(p, paths)).collect();
@@ -2407,6 +2409,10 @@ fn emit_table(
                     if !need.contains(&vec![bit]) {
                         need.push(vec![bit]);
                     }
+                }
+                match (need.first(), &mut firsts) {
+                    (Some(first), Some(all)) => all.extend(first),
+                    _ => firsts = None,
                 }
                 let _ = writeln!(
                     o,
@@ -2418,7 +2424,12 @@ fn emit_table(
                     sig.source
                 );
             }
-            o.push_str("        ],\n    }),\n");
+            let any = firsts.map_or("None".to_owned(), |mut bits| {
+                bits.sort_unstable();
+                bits.dedup();
+                format!("Some({})", seen_list(&[bits]))
+            });
+            let _ = writeln!(o, "        ],\n        any: {any},\n    }}),");
         }
         None => o.push_str("    detect: None,\n"),
     }

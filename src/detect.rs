@@ -41,6 +41,9 @@ pub(crate) fn detect_in<'x>(response: View<'x, '_>, status: StatusCode, reads: &
         let table = style.table();
         let Some(detect) = &table.detect else { return false };
         // A style none of whose signatures the response can meet is passed over unread.
+        if detect.any.as_ref().is_some_and(|any| !seen.meets(std::slice::from_ref(any))) {
+            return false;
+        }
         let mut signatures = detect.signatures.iter().filter(|sig| seen.meets(sig.need)).peekable();
         if signatures.peek().is_none() {
             return false;

@@ -255,6 +255,9 @@ pub struct Detect {
     pub before: &'static [Style],
     /// The style matches when any signature holds.
     pub signatures: &'static [Signature],
+    /// Locations one of which a response must have for any signature to hold (the first set of
+    /// each signature's need), derived by the build step; `None` when a signature needs none.
+    pub(crate) any: Option<Seen>,
 }
 
 /// A shape that identifies a style.

@@ -667,6 +667,12 @@ mod tests {
                             && facts.satisfy(&sig.when);
                         signed += usize::from(holds);
                         assert!(!holds || facts.seen().meets(sig.need), "{}: {} in {body}", table.wire, sig.source);
+                        let any = table.detect.as_ref().and_then(|d| d.any.as_ref());
+                        assert!(
+                            !holds || any.is_none_or(|a| facts.seen().meets(std::slice::from_ref(a))),
+                            "{}",
+                            table.wire
+                        );
                         unsigned += usize::from(!facts.seen().meets(sig.need));
                     }
                 }
