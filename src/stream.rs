@@ -843,11 +843,11 @@ impl StreamReader {
 
     /// Applies what the current event told, then forgets the event.
     fn settle(&mut self, read: Read) -> Option<StreamError> {
+        self.done |= read.done;
         if let Some(err) = read.error {
             return Some(self.fail(err));
         }
         self.output_events += u64::from(read.output);
-        self.done |= read.done;
         self.events += 1;
         self.event.clear();
         self.has_data = false;
@@ -882,8 +882,10 @@ impl StreamReader {
             None => (None, false),
         };
         let found = caps.as_ref().map(|c| Found::of(c, self.set.specs)).unwrap_or_default();
+        // An error in an end event still ends the stream.
+        let error = |err| Read { error: Some(err), done, output: false };
         if found.error {
-            return Read::error(self.payload_error(data));
+            return error(self.payload_error(data));
         }
         if let Some(reason) = found.finish_error {
             // The style's rules may say more about the reason (a content filter); else the
@@ -893,10 +895,10 @@ impl StreamReader {
                 if let Some(d) = err.details.last_mut() {
                     d.figures.insert("finish_reason".to_owned(), reason.into());
                 }
-                return Read::error(err);
+                return error(err);
             }
             let detail = self.stream_detail(STREAM_ERROR).with_figure("finish_reason", reason);
-            return Read::error(self.crate_error("The upstream ended the generation with an error", detail));
+            return error(self.crate_error("The upstream ended the generation with an error", detail));
         }
         Read { done: done || found.done, output: found.output || !parsed, error: None }
     }
@@ -1170,6 +1172,24 @@ mod tests {
                 found += usize::from(vector);
             }
             assert!((100..3900).contains(&found), "{style:?}: {found} of 4,000 payloads read");
+        }
+    }
+
+    /// An end event that fails (Cohere's `message-end` with a finish reason that is an error)
+    /// reports its error and ends the stream too.
+    #[test]
+    fn a_failing_end_event_ends_the_stream() {
+        let headers =
+            HeaderMap::from_iter([(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/event-stream"))]);
+        let body = concat!(
+            "event: content-delta\ndata: {\"type\":\"content-delta\",\"delta\":{\"message\":{\"content\":{\"text\":\"Hi\"}}}}\n\n",
+            "event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"ERROR\"}}\n\n",
+        );
+        for style in [None, Some(Style::Cohere)] {
+            let mut reader = Normalizer::new().stream_reader(style, StatusCode::OK, &headers);
+            let err = reader.push(body.as_bytes()).expect("an error");
+            assert_eq!(err.phase(), StreamPhase::MidStream, "{style:?}");
+            assert!(reader.is_done(), "{style:?}");
         }
     }
 
