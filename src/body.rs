@@ -564,9 +564,10 @@ impl<'de, 'c> Visitor<'de> for Walker<'c, 'de> {
             while seq.next_element::<IgnoredAny>()?.is_some() {
                 entries += 1;
             }
-            self.note(entries > 0);
-            if let Some(i) = self.node.leaf {
-                self.caps.set(i, Value::Details(Vec::new()));
+            match self.node.leaf {
+                // A path of its own that no details field reads: the array is noted as there.
+                Some(i) => self.caps.set(i, Value::Details(Vec::new())),
+                None => self.note(entries > 0),
             }
             return Ok(());
         }
