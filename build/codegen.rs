@@ -2066,13 +2066,13 @@ pub fn body_paths(t: &Taxonomy) -> BodyPaths {
         for loc in style.fields.values().flatten() {
             add(loc, false);
         }
+        // A details field at a path of its own reads the array there (a deeper one, its anchor's).
         for loc in style.fields.get("details").into_iter().flatten() {
-            if let Ok(Loc::Body(..)) = parse_location(loc)
-                && let Some((keys, rest)) =
-                    parse_location(loc).ok().and_then(|l| l.split().map(|(k, r)| (k.join("."), r.is_empty())))
-                && rest
+            if let Ok(l) = parse_location(loc)
+                && let Some((keys, rest)) = l.split()
+                && rest.is_empty()
             {
-                details.insert(keys);
+                details.insert(keys.join("."));
             }
         }
         for d in &style.details {
