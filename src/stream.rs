@@ -102,13 +102,16 @@ impl StreamSet {
     }
 
     /// A vector search for a quote followed by a trigger word: `None` where the machine has no
-    /// vector instructions `aho-corasick` can use.
+    /// vector instructions `aho-corasick` can use (SSSE3 or NEON).
     fn build_searcher(&self) -> Option<Searcher> {
-        let quoted = self.triggers.iter().map(|t| [b"\"", t.as_bytes()].concat());
+        let build = |fat: Option<bool>| {
+            let quoted = self.triggers.iter().map(|t| [b"\"", t.as_bytes()].concat());
+            aho_corasick::packed::Config::new().only_teddy_fat(fat).builder().extend(quoted).build()
+        };
         // Teddy sorts the words into buckets, 8 in its slim form and 16 in its fat one; words that
-        // share a bucket let through more places that begin neither, each then compared.
-        let fat = self.triggers.len() > 8;
-        aho_corasick::packed::Config::new().only_teddy_fat(Some(fat)).builder().extend(quoted).build()
+        // share a bucket let through more places that begin neither, each then compared. The fat
+        // form needs AVX2: without it, `aho-corasick` picks.
+        if self.triggers.len() > 8 { build(Some(true)).or_else(|| build(None)) } else { build(Some(false)) }
     }
 
     /// [`may_signal`](Self::may_signal)'s search eight bytes at a time, for a machine without a
