@@ -57,7 +57,8 @@ pub(crate) fn detect_in<'x>(response: View<'x, '_>, status: StatusCode, reads: &
         signatures.any(|sig| {
             sig.present.iter().all(|loc| body(loc).is_some())
                 && sig.numeric.iter().all(|loc| matches!(body(loc), Some(Value::Int(_) | Value::Float(_))))
-                && facts.satisfy(&sig.when)
+                // The signature's need, met above, holds its condition's.
+                && facts.tests_hold(&sig.when)
         })
     })
 }

@@ -528,9 +528,11 @@ impl<'v, 'x, 'a> Facts<'v, 'x, 'a> {
 
     /// Whether every test of `c` holds: none is run when the response lacks what they need.
     pub(crate) fn satisfy(&self, c: &Condition) -> bool {
-        if !c.need.is_empty() && !self.seen().meets(c.need) {
-            return false;
-        }
+        (c.need.is_empty() || self.seen().meets(c.need)) && self.tests_hold(c)
+    }
+
+    /// Whether every test of `c` holds, its need already known to be met.
+    pub(crate) fn tests_hold(&self, c: &Condition) -> bool {
         c.tests.iter().all(|t| self.holds(t))
     }
 }
