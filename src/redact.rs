@@ -85,7 +85,28 @@ const SHAPES: u64 = {
     set
 };
 
-/// The shortest run of [`RUN`] bytes a whole shape makes: its fewest characters.
+/// Which bytes a shape's run may hold: ASCII letters and digits, and every shape's `extra_chars`.
+const SHAPE_RUN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < SECRETS.len() {
+        let extra = SECRETS[i].extra_chars.as_bytes();
+        let mut j = 0;
+        while SECRETS[i].prefix.is_empty() && j < extra.len() {
+            table[extra[j] as usize] = true;
+            j += 1;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// The fewest characters of a whole shape: the shortest run of [`SHAPE_RUN`] bytes it makes.
 const MIN_SHAPE_RUN: usize = shortest_run(SHAPES);
 
 /// Whether `b` is visible ASCII, emitted as it is: not a control character, not beyond ASCII.
@@ -93,12 +114,16 @@ const fn visible_ascii(b: u8) -> bool {
     b >= 0x20 && b < 0x7f
 }
 
-/// What [`prescan`] notes of each byte: a byte of a run, an `@`, a byte that is not visible ASCII.
+/// What [`prescan`] notes of each byte: a byte of a run, an `@`, a byte that is not visible
+/// ASCII, a byte of a shape's run.
 const CLASS: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut b = 0;
     while b < 256 {
-        table[b] = (RUN[b] as u8) | ((b == b'@' as usize) as u8) << 1 | (!visible_ascii(b as u8) as u8) << 2;
+        table[b] = (RUN[b] as u8)
+            | ((b == b'@' as usize) as u8) << 1
+            | (!visible_ascii(b as u8) as u8) << 2
+            | (SHAPE_RUN[b] as u8) << 3;
         b += 1;
     }
     table
@@ -107,7 +132,8 @@ const CLASS: [u8; 256] = {
 /// One quick loop over `bytes`: whether every byte is visible ASCII (`0x20..0x7f`), and the
 /// patterns a whole secret in it may be of: none without a run of at least [`MIN_RUN`] token
 /// bytes or an `@` (a URL's user information), and no shape without a run of
-/// [`MIN_SHAPE_RUN`]. A text within `bytes` may hold only the patterns `bytes` may.
+/// [`MIN_SHAPE_RUN`] [`SHAPE_RUN`] bytes (a URL's dots and colons break a shape's run, not a
+/// token's). A text within `bytes` may hold only the patterns `bytes` may.
 fn prescan(bytes: &[u8]) -> (bool, u64) {
     let (mut run, mut longest, mut seen) = (0usize, 0usize, 0u8);
     for &b in bytes {
@@ -116,7 +142,15 @@ fn prescan(bytes: &[u8]) -> (bool, u64) {
         run = if class & 1 == 1 { run + 1 } else { 0 };
         longest = longest.max(run);
     }
-    let patterns = if longest >= MIN_SHAPE_RUN {
+    // A run of token bytes that long is rare; only then are the shapes' own runs counted.
+    let shaped = longest >= MIN_SHAPE_RUN && {
+        let mut run = 0;
+        bytes.iter().any(|&b| {
+            run = if CLASS[b as usize] & 8 != 0 { run + 1 } else { 0 };
+            run >= MIN_SHAPE_RUN
+        })
+    };
+    let patterns = if shaped {
         u64::MAX
     } else if longest >= MIN_RUN || seen & 2 != 0 {
         !SHAPES
@@ -582,8 +616,56 @@ mod tests {
         // A shape is tried only where a run is long enough to hold one.
         assert_ne!(prescan(cases[1].0.as_bytes()).1 & SHAPES, 0);
         assert_eq!(prescan(cases[0].0.as_bytes()).1 & SHAPES, 0);
+        // A URL is a long run of token bytes, but its dots and dashes break a shape's run.
+        let url = "see https://platform.openai.com/docs/guides/rate-limits/usage-tiers?context=tier-free";
+        assert_ne!(prescan(url.as_bytes()).1, 0);
+        assert_eq!(prescan(url.as_bytes()).1 & SHAPES, 0);
+        let key = format!("{url} wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+        assert_ne!(prescan(key.as_bytes()).1 & SHAPES, 0);
+        assert_eq!(redact(&key), format!("{url} ****"));
         assert_eq!(prescan(b"no secret here"), (true, 0));
         assert_eq!(prescan("tab\there, caf\u{e9}".as_bytes()), (false, 0));
+    }
+
+    /// The patterns the pre-scan rules out never mask anything: texts made of secrets, parts of
+    /// secrets, URLs and separators redact the same with its patterns as with every pattern.
+    #[test]
+    fn the_prescan_rules_out_only_patterns_that_mask_nothing() {
+        let pieces = [
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "wJalrXUtnFEMI",
+            "/K7MDENG+",
+            "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5hJ7k",
+            "https://platform.openai.com/docs/guides/rate-limits",
+            "https://user:hunter2@api.example.com/v1",
+            "sk-abcdefghijklmnop",
+            "sk-",
+            "Bearer ",
+            "key=",
+            "0123456789",
+            "_",
+            "-",
+            ".",
+            "/",
+            "+",
+            "=",
+            " ",
+            "%3D",
+            "\\u0022",
+            "rate_limit_exceeded",
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let text: String = (0..1 + next(8)).map(|_| pieces[next(pieces.len())]).collect();
+            let (_, patterns) = prescan(text.as_bytes());
+            assert_eq!(redact_with(&text, false, patterns), redact_with(&text, false, u64::MAX), "{text}");
+        }
     }
 
     /// The word test of a prefix agrees with comparing its bytes, at the end of a text or not,
