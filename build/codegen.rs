@@ -2174,6 +2174,40 @@ fn phrase_list(t: &Taxonomy) -> Vec<String> {
     all.into_iter().collect()
 }
 
+/// Every value of the tables' `equals` tests, sorted and without repeats.
+fn literal_list(t: &Taxonomy) -> Vec<String> {
+    let mut all = BTreeSet::new();
+    for style in t.styles.iter().chain(std::iter::once(&t.generic)).map(|s| t.effective(s)) {
+        let conditions = style.rules.iter().map(|r| &r.when);
+        let signatures = style.detect.iter().flat_map(|d| d.signatures.iter().map(|s| &s.when));
+        for c in conditions.chain(signatures) {
+            for test in c.0.values() {
+                if let Test::Equals(v) = test {
+                    all.extend(v.iter().cloned());
+                }
+            }
+        }
+    }
+    all.into_iter().collect()
+}
+
+/// The literal list: the words an upstream code or type is emitted as, uncopied, when it is one.
+fn emit_literals(o: &mut String, literals: &[String]) {
+    o.push_str(
+        "/// Every value of the tables' `equals` tests, sorted: an upstream code or type that is one of
+",
+    );
+    o.push_str(
+        "/// them is emitted as the table's own `&'static str`.
+",
+    );
+    let _ = writeln!(o, "pub(crate) static LITERALS: [&str; {}] = [", literals.len());
+    for l in literals {
+        let _ = writeln!(o, "    {l:?},");
+    }
+    o.push_str("];\n\n");
+}
+
 /// The phrase list, and for each byte the range of phrases that begin with it.
 fn emit_phrases(o: &mut String, phrases: &[String]) {
     o.push_str("/// Every phrase of the tables' `contains` tests, sorted; a test names its phrases by index.\n");
@@ -2655,6 +2689,7 @@ pub fn emit_tables(t: &Taxonomy) -> String {
     let _ = writeln!(o, "pub(crate) const READS: usize = {};\n", reads.len() + 1);
     let phrases = phrase_list(t);
     emit_phrases(&mut o, &phrases);
+    emit_literals(&mut o, &literal_list(t));
     for s in &t.styles {
         let file = format!("taxonomy/providers/{}.json", s.style);
         emit_table(&mut o, t, s, &s.style.to_ascii_uppercase(), Some(&s.name), &file, &paths, &reads, &phrases);

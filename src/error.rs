@@ -5,6 +5,7 @@ use crate::limits::Limits;
 use crate::redact::clean;
 use crate::table::{Rule, Style};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -72,15 +73,18 @@ impl std::fmt::Debug for NormalizedError {
 }
 
 /// One field-level detail: which request field is at fault, why, and any figures.
+///
+/// The field and the code are most often the tables' own words, held as `&'static str`
+/// (`Cow::Borrowed`) without a copy.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Detail {
     /// The request field, such as `model` or `messages`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    pub field: Option<Cow<'static, str>>,
     /// Why, such as `CONTEXT_LENGTH_EXCEEDED` or `OUT_OF_RANGE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<Cow<'static, str>>,
     /// A human-readable explanation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -91,13 +95,13 @@ pub struct Detail {
 
 impl Detail {
     /// A detail with the given code.
-    pub fn new(code: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<Cow<'static, str>>) -> Self {
         Detail { code: Some(code.into()), ..Detail::default() }
     }
 
     /// Names the request field at fault.
     #[must_use]
-    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+    pub fn with_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
         self.field = Some(field.into());
         self
     }
@@ -117,23 +121,23 @@ impl Detail {
     }
 
     fn cleaned(self, limits: &Limits) -> Detail {
-        let short = |s: String| clean(&s, limits.max_field_bytes);
+        let short = |s: &str| clean(s, limits.max_field_bytes);
         let figures = self
             .figures
             .into_iter()
             .take(limits.max_details)
             .map(|(k, v)| {
                 let v = match v {
-                    serde_json::Value::String(s) => serde_json::Value::String(short(s)),
+                    serde_json::Value::String(s) => serde_json::Value::String(short(&s)),
                     v => v,
                 };
-                (short(k), v)
+                (short(&k), v)
             })
             .filter(|(k, _)| is_figure_name(k))
             .collect();
         Detail {
-            field: self.field.map(short),
-            code: self.code.map(short),
+            field: self.field.map(|s| Cow::Owned(short(&s))),
+            code: self.code.map(|s| Cow::Owned(short(&s))),
             message: self.message.map(|m| clean(&m, limits.max_message_bytes)),
             figures,
         }
@@ -147,6 +151,9 @@ pub(crate) fn is_figure_name(key: &str) -> bool {
 }
 
 /// What upstream said, as received (cleaned of secrets and control characters).
+///
+/// A code or type that is one of the tables' words is held as the table's `&'static str`
+/// (`Cow::Borrowed`), without a copy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Upstream {
@@ -158,13 +165,13 @@ pub struct Upstream {
     pub status: Option<u16>,
     /// The error code in the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<Cow<'static, str>>,
     /// The error type in the body.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<Cow<'static, str>>,
     /// The provider behind the gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub provider: Option<Cow<'static, str>>,
     /// The provider's own status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_status: Option<u16>,
@@ -181,24 +188,30 @@ impl Upstream {
 }
 
 impl NormalizedError {
-    /// Calls `f` on every string the error emits (message, details, request id, upstream facts).
-    pub(crate) fn map_strings(&mut self, f: &mut dyn FnMut(&mut String)) {
-        f(&mut self.message);
-        for d in &mut self.details {
-            for s in [&mut d.field, &mut d.code, &mut d.message].into_iter().flatten() {
-                f(s);
+    /// Replaces every string the error emits (message, details, request id, upstream facts)
+    /// with what `f` gives for it, where it gives something.
+    pub(crate) fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> Option<String>) {
+        let mut owned = |s: &mut String| {
+            if let Some(new) = f(s) {
+                *s = new;
             }
+        };
+        owned(&mut self.message);
+        for d in &mut self.details {
+            d.message.as_mut().map(&mut owned);
             for v in d.figures.values_mut() {
                 if let serde_json::Value::String(s) = v {
-                    f(s);
+                    owned(s);
                 }
             }
         }
-        for s in [&mut self.request_id, &mut self.upstream.code, &mut self.upstream.type_, &mut self.upstream.provider]
-            .into_iter()
-            .flatten()
-        {
-            f(s);
+        self.request_id.as_mut().map(&mut owned);
+        let words = self.details.iter_mut().flat_map(|d| [&mut d.field, &mut d.code]);
+        let upstream = [&mut self.upstream.code, &mut self.upstream.type_, &mut self.upstream.provider];
+        for s in words.chain(upstream).flatten() {
+            if let Some(new) = f(s) {
+                *s = Cow::Owned(new);
+            }
         }
     }
 
@@ -343,7 +356,9 @@ impl NormalizedError {
                     o.push(',');
                 }
                 let mut object = JsonObject::new(&mut o);
-                for (key, value) in [("field", &d.field), ("code", &d.code), ("message", &d.message)] {
+                for (key, value) in
+                    [("field", d.field.as_deref()), ("code", d.code.as_deref()), ("message", d.message.as_deref())]
+                {
                     if let Some(v) = value {
                         json_string(object.key(key), v);
                     }
@@ -530,18 +545,19 @@ impl<'de> Deserialize<'de> for NormalizedError {
         // An envelope from elsewhere (an upstream that is already normalized) is cleaned like
         // everything else the crate emits; a clean envelope parses back unchanged.
         let limits = Limits::DEFAULT;
-        let short = |s: String| Some(clean(&s, limits.max_field_bytes)).filter(|s| !s.is_empty());
+        let short = |s: &str| Some(clean(s, limits.max_field_bytes)).filter(|s| !s.is_empty());
+        let word = |s: Cow<'static, str>| short(&s).map(Cow::Owned);
         let message = clean(&b.message, limits.max_message_bytes);
         Ok(NormalizedError {
             code: b.code,
             message: if message.is_empty() { b.code.default_message().to_owned() } else { message },
             details: b.details.into_iter().take(limits.max_details).map(|d| d.cleaned(&limits)).collect(),
             retry_after: b.retry_after.filter(|_| b.code.is_retryable()),
-            request_id: b.request_id.and_then(short),
+            request_id: b.request_id.as_deref().and_then(short),
             upstream: Upstream {
-                code: b.upstream.code.and_then(short),
-                type_: b.upstream.type_.and_then(short),
-                provider: b.upstream.provider.and_then(short),
+                code: b.upstream.code.and_then(word),
+                type_: b.upstream.type_.and_then(word),
+                provider: b.upstream.provider.and_then(word),
                 ..b.upstream
             },
             rule: None,
@@ -572,9 +588,9 @@ mod tests {
             upstream: Upstream {
                 style: Some(Style::DeepInfra),
                 status: Some(429),
-                code: Some(every.clone()),
-                type_: Some("t".to_owned()),
-                provider: Some("p".to_owned()),
+                code: Some(every.clone().into()),
+                type_: Some("t".into()),
+                provider: Some("p".into()),
                 upstream_status: Some(529),
                 should_retry: Some(false),
             },

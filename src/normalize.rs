@@ -4,7 +4,7 @@ use crate::body::{CLASSIFY_BYTES, Captures, RawDetail, Value, cap};
 use crate::code::{ErrorCode, Field};
 use crate::error::{Detail, NormalizedError, Upstream};
 use crate::limits::Limits;
-use crate::redact::clean;
+use crate::redact::{clean, clean_word};
 use crate::retry_after::{self, Clock};
 use crate::table::{Location, Style, StyleTable, Subject};
 use crate::view::{Facts, Reads, View, first_match, flag, longest_delay};
@@ -87,8 +87,9 @@ fn figure(v: &Value<'_>) -> Option<serde_json::Value> {
 }
 
 fn raw_detail(d: &RawDetail<'_>, limits: &Limits) -> Detail {
-    let short =
-        |s: &Option<Cow<'_, str>>| s.as_deref().map(|s| clean(s, limits.max_field_bytes)).filter(|s| !s.is_empty());
+    let short = |s: &Option<Cow<'_, str>>| {
+        s.as_deref().map(|s| clean_word(s, limits.max_field_bytes)).filter(|s| !s.is_empty())
+    };
     Detail {
         field: short(&d.field),
         code: short(&d.code),
@@ -139,7 +140,7 @@ fn declared_details(view: &View<'_, '_>, limits: &Limits, out: &mut Vec<Detail>)
             }
             let member = |m: Option<&str>| m.and_then(|m| entry.get(m)?.as_str());
             let short = |s: Option<&str>| {
-                s.map(|s| clean(cap(s, CLASSIFY_BYTES), limits.max_field_bytes)).filter(|s| !s.is_empty())
+                s.map(|s| clean_word(cap(s, CLASSIFY_BYTES), limits.max_field_bytes)).filter(|s| !s.is_empty())
             };
             let mut d = Detail {
                 field: short(member(spec.field)),
@@ -269,10 +270,9 @@ impl Normalizer {
     /// Applies the run-time secret formats to everything `err` emits.
     pub(crate) fn redact_extra(&self, err: &mut NormalizedError) {
         if !self.secrets.is_empty() {
-            err.map_strings(&mut |s| {
-                if let Cow::Owned(o) = crate::redact::redact_formats(s, &self.secrets) {
-                    *s = o;
-                }
+            err.map_strings(&mut |s| match crate::redact::redact_formats(s, &self.secrets) {
+                Cow::Owned(o) => Some(o),
+                Cow::Borrowed(_) => None,
             });
         }
     }
@@ -405,10 +405,10 @@ impl Normalizer {
             layer = layer.with_figure("provider_style", s.as_str());
         }
         if let Some(c) = &outer.upstream.code {
-            layer = layer.with_figure("gateway_code", c.as_str());
+            layer = layer.with_figure("gateway_code", &**c);
         }
         if let Some(t) = &outer.upstream.type_ {
-            layer = layer.with_figure("gateway_type", t.as_str());
+            layer = layer.with_figure("gateway_type", &**t);
         }
         if outer.message != outer.code.default_message() {
             layer.message = Some(outer.message.clone());
@@ -616,10 +616,10 @@ impl Normalizer {
             let field = rule
                 .then
                 .field
-                .map(str::to_owned)
-                .or_else(|| view.text(Field::Param).map(|p| clean(&p, limits.max_field_bytes)))
+                .map(Cow::Borrowed)
+                .or_else(|| view.text(Field::Param).map(|p| clean_word(&p, limits.max_field_bytes)))
                 .filter(|s| !s.is_empty());
-            let mut d = Detail { field, code: Some(reason.to_owned()), ..Detail::default() };
+            let mut d = Detail { field, code: Some(Cow::Borrowed(reason)), ..Detail::default() };
             for &(name, f) in view.table.figures {
                 if let Some(v) = facts.get(f).and_then(figure) {
                     let v = match v {
@@ -656,6 +656,8 @@ impl Normalizer {
             None
         };
         let short = |s: Option<Cow<'_, str>>| s.map(|s| clean(&s, limits.max_field_bytes)).filter(|s| !s.is_empty());
+        let word =
+            |s: Option<Cow<'_, str>>| s.map(|s| clean_word(&s, limits.max_field_bytes)).filter(|s| !s.is_empty());
         let type_ = facts.get(Field::Type).and_then(Value::to_text);
         let mut err = NormalizedError {
             code,
@@ -666,9 +668,9 @@ impl Normalizer {
             upstream: Upstream {
                 style,
                 status: Some(status.as_u16()),
-                code: short(upstream_code),
-                type_: if usable { short(type_) } else { None },
-                provider: short(view.text(Field::Provider)),
+                code: word(upstream_code),
+                type_: if usable { word(type_) } else { None },
+                provider: word(view.text(Field::Provider)),
                 upstream_status: facts.get(Field::UpstreamStatus).and_then(Value::as_status),
                 should_retry: facts.get(Field::ShouldRetry).and_then(flag),
             },

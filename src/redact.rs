@@ -10,7 +10,7 @@
 
 use crate::body::cap;
 use crate::scan::ALNUM;
-use crate::table::SECRETS;
+use crate::table::{LITERALS, SECRETS};
 use std::borrow::Cow;
 
 const MASK: &str = "****";
@@ -596,9 +596,35 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
     cap(&redacted, max).trim_end().to_owned()
 }
 
+/// A short text emitted as a word (an upstream code or type, a detail's field or code): one of
+/// the tables' `equals` values is emitted as the table's own `&'static str`, which cleaning
+/// leaves as it is (`every_table_literal_is_clean`); any other text is cleaned.
+pub(crate) fn clean_word(text: &str, max: usize) -> Cow<'static, str> {
+    match LITERALS.binary_search(&text) {
+        Ok(i) if text.len() <= max => Cow::Borrowed(LITERALS[i]),
+        _ => Cow::Owned(clean(text, max)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table's word is emitted without cleaning, so cleaning must leave each as it is; and
+    /// the list is sorted, as the search for a word needs.
+    #[test]
+    fn every_table_literal_is_clean() {
+        assert!(LITERALS.len() > 100, "{} literals", LITERALS.len());
+        assert!(LITERALS.windows(2).all(|w| w[0] < w[1]));
+        for word in LITERALS {
+            assert_eq!(clean(word, word.len()), word);
+            assert!(matches!(clean_word(word, word.len()), Cow::Borrowed(w) if w == word));
+            assert!(matches!(clean_word(word, word.len() - 1), Cow::Owned(_)));
+        }
+        let text = "sk-abcdefghijklmnop";
+        assert!(LITERALS.binary_search(&text).is_err());
+        assert_eq!(clean_word(text, 256), "sk-****");
+    }
 
     /// The quick pre-scan counts a format's own extra characters as part of a run: a secret
     /// broken up by them (base64's `+`, `/` and `=`) is still scanned for, and masked.

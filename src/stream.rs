@@ -931,7 +931,7 @@ impl StreamReader {
     }
 
     /// The detail that records where in the stream the error happened.
-    fn stream_detail(&self, code: &str) -> Detail {
+    fn stream_detail(&self, code: &'static str) -> Detail {
         phase_detail(code, self.phase())
     }
 
@@ -969,7 +969,7 @@ impl StreamReader {
 /// The details entry of an error the crate makes for a broken stream or connection: `code`,
 /// with the phase and whether output had gone out, which [`NormalizedError::stream_phase`] and
 /// the retry advice read back.
-pub(crate) fn phase_detail(code: &str, phase: StreamPhase) -> Detail {
+pub(crate) fn phase_detail(code: &'static str, phase: StreamPhase) -> Detail {
     Detail::new(code)
         .with_figure("phase", phase.as_str())
         .with_figure("partial_output", phase == StreamPhase::MidStream)
