@@ -33,13 +33,14 @@ use std::time::Duration;
 /// assert_eq!(serde_json::from_str::<llm_error_taxonomy::NormalizedError>(&json).unwrap(), err);
 /// ```
 #[derive(Clone, thiserror::Error)]
-#[error("{code}: {message}")]
 pub struct NormalizedError {
     pub(crate) code: ErrorCode,
-    pub(crate) message: String,
-    pub(crate) details: Vec<Detail>,
+    /// The message, then the request id when there is one: one allocation for both.
+    text: String,
+    /// Where the request id begins in `text`.
+    id_at: Option<usize>,
+    pub(crate) details: Details,
     pub(crate) retry_after: Option<u64>,
-    pub(crate) request_id: Option<String>,
     pub(crate) upstream: Upstream,
     /// The table rule that decided the code: not part of the envelope, nor of equality.
     pub(crate) rule: Option<&'static Rule>,
@@ -50,11 +51,17 @@ pub struct NormalizedError {
 impl PartialEq for NormalizedError {
     fn eq(&self, other: &Self) -> bool {
         self.code == other.code
-            && self.message == other.message
+            && self.message() == other.message()
             && self.details == other.details
             && self.retry_after == other.retry_after
-            && self.request_id == other.request_id
+            && self.request_id() == other.request_id()
             && self.upstream == other.upstream
+    }
+}
+
+impl std::fmt::Display for NormalizedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message())
     }
 }
 
@@ -62,13 +69,90 @@ impl std::fmt::Debug for NormalizedError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NormalizedError")
             .field("code", &self.code)
-            .field("message", &self.message)
+            .field("message", &self.message())
             .field("details", &self.details)
             .field("retry_after", &self.retry_after)
-            .field("request_id", &self.request_id)
+            .field("request_id", &self.request_id())
             .field("upstream", &self.upstream)
             .field("rule", &self.rule.map(|r| format!("{}/{}", r.table, r.name)))
             .finish()
+    }
+}
+
+/// An error's details: the first held in place, so that the usual error, with one detail,
+/// allocates nothing for the list; read as a slice.
+#[derive(Clone, Default)]
+pub(crate) enum Details {
+    #[default]
+    None,
+    One(Detail),
+    Many(Vec<Detail>),
+}
+
+impl Details {
+    /// Adds `detail` at the end.
+    pub(crate) fn push(&mut self, detail: Detail) {
+        *self = match std::mem::take(self) {
+            Details::None => Details::One(detail),
+            Details::One(first) => Details::Many(vec![first, detail]),
+            Details::Many(mut list) => {
+                list.push(detail);
+                Details::Many(list)
+            }
+        };
+    }
+
+    /// Keeps the first `n` details.
+    pub(crate) fn truncate(&mut self, n: usize) {
+        match self {
+            Details::Many(list) => list.truncate(n),
+            Details::One(_) if n == 0 => *self = Details::None,
+            Details::One(_) | Details::None => {}
+        }
+    }
+}
+
+impl From<Vec<Detail>> for Details {
+    fn from(mut list: Vec<Detail>) -> Self {
+        match list.len() {
+            0 => Details::None,
+            1 => list.pop().map_or(Details::None, Details::One),
+            _ => Details::Many(list),
+        }
+    }
+}
+
+impl std::ops::Deref for Details {
+    type Target = [Detail];
+
+    fn deref(&self) -> &[Detail] {
+        match self {
+            Details::None => &[],
+            Details::One(d) => std::slice::from_ref(d),
+            Details::Many(list) => list,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Details {
+    fn deref_mut(&mut self) -> &mut [Detail] {
+        match self {
+            Details::None => &mut [],
+            Details::One(d) => std::slice::from_mut(d),
+            Details::Many(list) => list,
+        }
+    }
+}
+
+impl PartialEq for Details {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for Details {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
     }
 }
 
@@ -191,21 +275,24 @@ impl NormalizedError {
     /// Replaces every string the error emits (message, details, request id, upstream facts)
     /// with what `f` gives for it, where it gives something.
     pub(crate) fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> Option<String>) {
-        let mut owned = |s: &mut String| {
-            if let Some(new) = f(s) {
-                *s = new;
-            }
-        };
-        owned(&mut self.message);
-        for d in &mut self.details {
-            d.message.as_mut().map(&mut owned);
-            for v in d.figures.values_mut() {
-                if let serde_json::Value::String(s) = v {
-                    owned(s);
+        let message = f(self.message());
+        let id = self.request_id().and_then(&mut *f);
+        if message.is_some() || id.is_some() {
+            let message = message.unwrap_or_else(|| self.message().to_owned());
+            let id = id.or_else(|| self.request_id().map(str::to_owned));
+            self.set_text(&message, id.as_deref());
+        }
+        for d in self.details.iter_mut() {
+            let owned = d.message.iter_mut().chain(d.figures.values_mut().filter_map(|v| match v {
+                serde_json::Value::String(s) => Some(s),
+                _ => None,
+            }));
+            for s in owned {
+                if let Some(new) = f(s) {
+                    *s = new;
                 }
             }
         }
-        self.request_id.as_mut().map(&mut owned);
         let words = self.details.iter_mut().flat_map(|d| [&mut d.field, &mut d.code]);
         let upstream = [&mut self.upstream.code, &mut self.upstream.type_, &mut self.upstream.provider];
         for s in words.chain(upstream).flatten() {
@@ -226,10 +313,10 @@ impl NormalizedError {
     pub fn new(code: ErrorCode) -> Self {
         NormalizedError {
             code,
-            message: code.default_message().to_owned(),
-            details: Vec::new(),
+            text: code.default_message().to_owned(),
+            id_at: None,
+            details: Details::None,
             retry_after: None,
-            request_id: None,
             upstream: Upstream::default(),
             rule: None,
         }
@@ -239,7 +326,7 @@ impl NormalizedError {
     #[must_use]
     pub fn with_message(mut self, message: &str) -> Self {
         let cleaned = clean(message, Limits::DEFAULT.max_message_bytes);
-        self.message = if cleaned.is_empty() { self.code.default_message().to_owned() } else { cleaned };
+        self.set_message(if cleaned.is_empty() { self.code.default_message() } else { &cleaned });
         self
     }
 
@@ -264,7 +351,8 @@ impl NormalizedError {
     /// Sets the request id.
     #[must_use]
     pub fn with_request_id(mut self, id: &str) -> Self {
-        self.request_id = Some(clean(id, Limits::DEFAULT.max_field_bytes)).filter(|s| !s.is_empty());
+        let cleaned = clean(id, Limits::DEFAULT.max_field_bytes);
+        self.set_request_id(Some(&cleaned).filter(|s| !s.is_empty()).map(|s| s.as_str()));
         self
     }
 
@@ -304,7 +392,7 @@ impl NormalizedError {
 
     /// The message: upstream's, cleaned, or the code's default.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.text[..self.id_at.unwrap_or(self.text.len())]
     }
 
     /// Field-level details.
@@ -324,7 +412,48 @@ impl NormalizedError {
 
     /// The request id to quote to support.
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.id_at.map(|at| &self.text[at..])
+    }
+
+    /// An error with `code`, `message` and `request_id` (already cleaned), and nothing else.
+    pub(crate) fn with_text(code: ErrorCode, message: &str, request_id: Option<&str>) -> Self {
+        let mut err = NormalizedError::new(code);
+        err.set_text(message, request_id);
+        err
+    }
+
+    /// Sets the message and the request id (already cleaned), in one buffer.
+    pub(crate) fn set_text(&mut self, message: &str, request_id: Option<&str>) {
+        let mut text = String::with_capacity(message.len() + request_id.map_or(0, str::len));
+        text.push_str(message);
+        self.id_at = request_id.map(|id| {
+            let at = text.len();
+            text.push_str(id);
+            at
+        });
+        self.text = text;
+    }
+
+    /// Sets the message (already cleaned), keeping the request id.
+    pub(crate) fn set_message(&mut self, message: &str) {
+        let id = self.request_id().map(str::to_owned);
+        self.set_text(message, id.as_deref());
+    }
+
+    /// Sets the request id (already cleaned), keeping the message.
+    pub(crate) fn set_request_id(&mut self, id: Option<&str>) {
+        self.text.truncate(self.id_at.unwrap_or(self.text.len()));
+        self.id_at = id.map(|id| {
+            let at = self.text.len();
+            self.text.push_str(id);
+            at
+        });
+    }
+
+    /// The message and request id as [`set_text`](Self::set_text) stores them, for a builder
+    /// that cleans each straight into the buffer.
+    pub(crate) fn from_parts(code: ErrorCode, text: String, id_at: Option<usize>) -> Self {
+        NormalizedError { text, id_at, ..NormalizedError::new(code) }
     }
 
     /// The style the response was read as.
@@ -341,11 +470,11 @@ impl NormalizedError {
     pub fn to_json(&self) -> String {
         // Written by hand, byte for byte what `serde_json::to_string(self)` writes: the keys are
         // known, and only the strings need escaping.
-        let mut o = String::with_capacity(160 + self.message.len());
+        let mut o = String::with_capacity(160 + self.text.len());
         o.push_str(r#"{"error":{"code":""#);
         o.push_str(self.code.as_str());
         o.push_str(r#"","message":"#);
-        json_string(&mut o, &self.message);
+        json_string(&mut o, self.message());
         o.push_str(if self.code.is_retryable() { r#","retryable":true"# } else { r#","retryable":false"# });
         o.push_str(r#","status":"#);
         push_number(&mut o, u64::from(self.code.status_u16()));
@@ -375,7 +504,7 @@ impl NormalizedError {
             o.push_str(r#","retry_after":"#);
             push_number(&mut o, secs);
         }
-        if let Some(id) = &self.request_id {
+        if let Some(id) = self.request_id() {
             o.push_str(r#","request_id":"#);
             json_string(&mut o, id);
         }
@@ -495,12 +624,12 @@ impl Serialize for NormalizedError {
         EnvelopeOut {
             error: BodyOut {
                 code: self.code,
-                message: &self.message,
+                message: self.message(),
                 retryable: self.code.is_retryable(),
                 status: self.code.status_u16(),
                 details: &self.details,
                 retry_after: self.retry_after,
-                request_id: self.request_id.as_deref(),
+                request_id: self.request_id(),
                 upstream: &self.upstream,
             },
         }
@@ -548,19 +677,24 @@ impl<'de> Deserialize<'de> for NormalizedError {
         let short = |s: &str| Some(clean(s, limits.max_field_bytes)).filter(|s| !s.is_empty());
         let word = |s: Cow<'static, str>| short(&s).map(Cow::Owned);
         let message = clean(&b.message, limits.max_message_bytes);
+        let message = if message.is_empty() { b.code.default_message() } else { &message };
+        let request_id = b.request_id.as_deref().and_then(short);
         Ok(NormalizedError {
-            code: b.code,
-            message: if message.is_empty() { b.code.default_message().to_owned() } else { message },
-            details: b.details.into_iter().take(limits.max_details).map(|d| d.cleaned(&limits)).collect(),
+            details: b
+                .details
+                .into_iter()
+                .take(limits.max_details)
+                .map(|d| d.cleaned(&limits))
+                .collect::<Vec<_>>()
+                .into(),
             retry_after: b.retry_after.filter(|_| b.code.is_retryable()),
-            request_id: b.request_id.as_deref().and_then(short),
             upstream: Upstream {
                 code: b.upstream.code.and_then(word),
                 type_: b.upstream.type_.and_then(word),
                 provider: b.upstream.provider.and_then(word),
                 ..b.upstream
             },
-            rule: None,
+            ..NormalizedError::with_text(b.code, message, request_id.as_deref())
         })
     }
 }
@@ -580,11 +714,8 @@ mod tests {
         detail = detail.with_figure("n", 8192).with_figure("x", 1.5).with_figure("s", every.clone());
         detail = detail.with_figure("flag", true).with_figure("code", "again").with_figure("", -3);
         let full = NormalizedError {
-            code: ErrorCode::RateLimited,
-            message: every.clone(),
-            details: vec![detail, Detail::default(), Detail::new("ONLY")],
+            details: vec![detail, Detail::default(), Detail::new("ONLY")].into(),
             retry_after: Some(u64::MAX),
-            request_id: Some("req\n1".to_owned()),
             upstream: Upstream {
                 style: Some(Style::DeepInfra),
                 status: Some(429),
@@ -594,10 +725,9 @@ mod tests {
                 upstream_status: Some(529),
                 should_retry: Some(false),
             },
-            rule: None,
+            ..NormalizedError::with_text(ErrorCode::RateLimited, &every, Some("req\n1"))
         };
-        let mut bare = NormalizedError::new(ErrorCode::InternalError);
-        bare.message = String::new();
+        let bare = NormalizedError::with_text(ErrorCode::InternalError, "", None);
         let some = NormalizedError {
             upstream: Upstream { should_retry: Some(true), ..Upstream::default() },
             ..NormalizedError::new(ErrorCode::ModelOverloaded)

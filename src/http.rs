@@ -123,7 +123,7 @@ impl NormalizedError {
         }
         // Header values are visible ASCII here: any other character of the id is percent-escaped
         // (its UTF-8 bytes), as the body keeps it whole.
-        if let Some(id) = self.request_id.as_deref() {
+        if let Some(id) = self.request_id() {
             let mut escaped = String::with_capacity(id.len());
             for b in id.bytes() {
                 if b.is_ascii_graphic() && b != b'%' || b == b' ' {

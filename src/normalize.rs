@@ -2,9 +2,9 @@
 
 use crate::body::{CLASSIFY_BYTES, Captures, RawDetail, Value, cap};
 use crate::code::{ErrorCode, Field};
-use crate::error::{Detail, NormalizedError, Upstream};
+use crate::error::{Detail, Details, NormalizedError, Upstream};
 use crate::limits::Limits;
-use crate::redact::{clean, clean_word};
+use crate::redact::{clean, clean_into, clean_word};
 use crate::retry_after::{self, Clock};
 use crate::table::{Location, Style, StyleTable, Subject};
 use crate::view::{Facts, Reads, View, first_match, flag, longest_delay};
@@ -111,7 +111,7 @@ fn raw_detail(d: &RawDetail<'_>, limits: &Limits) -> Detail {
 const MAX_DETAIL_FIGURES: usize = 8;
 
 /// The details a table declares (`DetailsSpec`), read from the captured JSON.
-fn declared_details(view: &View<'_, '_>, limits: &Limits, out: &mut Vec<Detail>) {
+fn declared_details(view: &View<'_, '_>, limits: &Limits, out: &mut Details) {
     use serde_json::Value as J;
     let Some(caps) = view.caps else { return };
     for spec in view.table.details {
@@ -305,8 +305,8 @@ impl Normalizer {
             if !new.is_retryable() {
                 err.retry_after = None;
             }
-            if err.message == old.default_message() {
-                new.default_message().clone_into(&mut err.message);
+            if err.message() == old.default_message() {
+                err.set_message(new.default_message());
             }
         }
     }
@@ -410,12 +410,15 @@ impl Normalizer {
         if let Some(t) = &outer.upstream.type_ {
             layer = layer.with_figure("gateway_type", &**t);
         }
-        if outer.message != outer.code.default_message() {
-            layer.message = Some(outer.message.clone());
+        if outer.message() != outer.code.default_message() {
+            layer.message = Some(outer.message().to_owned());
         }
         err.details.truncate(limits.max_details.saturating_sub(1));
         if limits.max_details > 0 {
             err.details.push(layer);
+        }
+        if let Some(id) = outer.request_id() {
+            err.set_request_id(Some(id));
         }
         let inner_upstream = std::mem::take(&mut err.upstream);
         err.upstream = Upstream {
@@ -430,7 +433,7 @@ impl Normalizer {
                 .or((inner_status != status).then_some(inner_status.as_u16())),
             should_retry: outer.upstream.should_retry.or(inner_upstream.should_retry),
         };
-        err.request_id = outer.request_id.or(err.request_id);
+
         if err.code.is_retryable() {
             err.retry_after = err.retry_after.max(outer.retry_after);
         }
@@ -609,7 +612,7 @@ impl Normalizer {
         let specific = rule.is_some_and(|r| r.when.tests.iter().any(|t| matches!(t.subject, Subject::Field(_))));
         let matched = rule.map_or(ErrorCode::InternalError, |r| r.then.code);
 
-        let mut details = Vec::new();
+        let mut details = Details::None;
         if let Some(rule) = rule
             && let Some(reason) = rule.then.reason
         {
@@ -632,9 +635,9 @@ impl Normalizer {
             details.push(d);
         }
         if let Some(list) = view.details() {
-            details.extend(
-                list.iter().take(limits.max_details.saturating_sub(details.len())).map(|d| raw_detail(d, limits)),
-            );
+            for d in list.iter().take(limits.max_details.saturating_sub(details.len())) {
+                details.push(raw_detail(d, limits));
+            }
         }
         declared_details(view, limits, &mut details);
 
@@ -647,7 +650,6 @@ impl Normalizer {
             self.remapped(matched, style, reason, upstream_code.as_deref())
         };
         let message = facts.get(Field::Message).and_then(Value::as_str);
-        let message_text = message.map(|m| clean(m, limits.max_message_bytes)).filter(|m| !m.is_empty());
         let retry_after = if code.is_retryable() {
             longest_delay(facts.all(Field::RetryAfter))
                 .or_else(|| message.and_then(retry_after::from_message))
@@ -655,27 +657,39 @@ impl Normalizer {
         } else {
             None
         };
-        let short = |s: Option<Cow<'_, str>>| s.map(|s| clean(&s, limits.max_field_bytes)).filter(|s| !s.is_empty());
+        // The message (or the code's own) and the request id, each cleaned into one buffer.
+        let request_id = view.text(Field::RequestId);
+        let mut text = String::with_capacity(
+            message.map_or(code.default_message().len(), |m| m.len().min(limits.max_message_bytes))
+                + request_id.as_ref().map_or(0, |id| id.len().min(limits.max_field_bytes)),
+        );
+        if let Some(m) = message {
+            clean_into(m, limits.max_message_bytes, &mut text);
+        }
+        if text.is_empty() {
+            text.push_str(code.default_message());
+        }
+        let at = text.len();
+        if let Some(id) = &request_id {
+            clean_into(id, limits.max_field_bytes, &mut text);
+        }
+        let id_at = (text.len() > at).then_some(at);
         let word =
             |s: Option<Cow<'_, str>>| s.map(|s| clean_word(&s, limits.max_field_bytes)).filter(|s| !s.is_empty());
         let type_ = facts.get(Field::Type).and_then(Value::to_text);
-        let mut err = NormalizedError {
-            code,
-            message: message_text.unwrap_or_else(|| code.default_message().to_owned()),
-            details,
-            retry_after,
-            request_id: short(view.text(Field::RequestId)),
-            upstream: Upstream {
-                style,
-                status: Some(status.as_u16()),
-                code: word(upstream_code),
-                type_: if usable { word(type_) } else { None },
-                provider: word(view.text(Field::Provider)),
-                upstream_status: facts.get(Field::UpstreamStatus).and_then(Value::as_status),
-                should_retry: facts.get(Field::ShouldRetry).and_then(flag),
-            },
-            rule,
+        let mut err = NormalizedError::from_parts(code, text, id_at);
+        err.details = details;
+        err.retry_after = retry_after;
+        err.upstream = Upstream {
+            style,
+            status: Some(status.as_u16()),
+            code: word(upstream_code),
+            type_: if usable { word(type_) } else { None },
+            provider: word(view.text(Field::Provider)),
+            upstream_status: facts.get(Field::UpstreamStatus).and_then(Value::as_status),
+            should_retry: facts.get(Field::ShouldRetry).and_then(flag),
         };
+        err.rule = rule;
         self.redact_extra(&mut err);
         (err, specific)
     }

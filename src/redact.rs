@@ -563,6 +563,13 @@ pub(crate) fn redact_formats<'t>(text: &'t str, formats: &[(String, usize)]) -> 
 /// it, and is masked whatever its length. (The body reader keeps strings up to twice the
 /// limits, so that the cut that matters is made, and seen, here.)
 pub(crate) fn clean(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    clean_into(text, max, &mut out);
+    out
+}
+
+/// [`clean`], written at the end of `out`.
+pub(crate) fn clean_into(text: &str, max: usize, out: &mut String) {
     // The common case, visible ASCII within the limit, is scanned once for both questions:
     // whether it needs stripping, and which secrets it may hold.
     let (plain, scanned) = if text.len() <= max {
@@ -590,10 +597,14 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
     };
     let redacted = redact_with(capped, cut, patterns);
     if redacted.len() <= max {
-        return redacted.into_owned();
+        match redacted {
+            Cow::Owned(o) if out.is_empty() => *out = o,
+            r => out.push_str(&r),
+        }
+    } else {
+        // A mask longer than the cut token it replaced can push the text past the limit.
+        out.push_str(cap(&redacted, max).trim_end());
     }
-    // A mask longer than the cut token it replaced can push the text past the limit.
-    cap(&redacted, max).trim_end().to_owned()
 }
 
 /// A short text emitted as a word (an upstream code or type, a detail's field or code): one of

@@ -13,7 +13,7 @@
 
 use crate::body::Captures;
 use crate::code::{ErrorCode, Field};
-use crate::error::{Detail, NormalizedError, Upstream};
+use crate::error::{Detail, Details, NormalizedError, Upstream};
 use crate::normalize::Normalizer;
 use crate::redact::clean;
 use crate::scan::find_opening;
@@ -915,7 +915,7 @@ impl StreamReader {
         if !json && let Ok(text) = std::str::from_utf8(data) {
             let message = clean(text, self.normalizer.limits().max_message_bytes);
             if !message.is_empty() {
-                err.message = message;
+                err.set_message(&message);
             }
         }
         self.stamp(&mut err);
@@ -941,18 +941,11 @@ impl StreamReader {
         let view = View::bare(table, &self.headers, Default::default());
         let limits = self.normalizer.limits();
         let code = ErrorCode::GenerationFailed;
-        let mut err = NormalizedError {
-            code,
-            message: message.to_owned(),
-            details: vec![detail],
-            retry_after: None,
-            request_id: view
-                .text(Field::RequestId)
-                .map(|id| clean(&id, limits.max_field_bytes))
-                .filter(|s| !s.is_empty()),
-            upstream: Upstream { style: self.style, status: Some(self.status.as_u16()), ..Upstream::default() },
-            rule: None,
-        };
+        let request_id =
+            view.text(Field::RequestId).map(|id| clean(&id, limits.max_field_bytes)).filter(|s| !s.is_empty());
+        let mut err = NormalizedError::with_text(code, message, request_id.as_deref());
+        err.details = Details::One(detail);
+        err.upstream = Upstream { style: self.style, status: Some(self.status.as_u16()), ..Upstream::default() };
         self.normalizer.apply_overrides(&mut err);
         self.normalizer.redact_extra(&mut err);
         err

@@ -47,7 +47,7 @@ impl Normalizer {
         };
         let detail = phase_detail(failure.reason(), phase).with_figure("failure", failure.as_str());
         let mut error = NormalizedError::new(failure.code());
-        error.message = failure.message().to_owned();
+        error.set_message(failure.message());
         error.details.push(detail);
         error.upstream = Upstream { style, ..Upstream::default() };
         self.apply_overrides(&mut error);

@@ -160,8 +160,8 @@ impl Serialize for WireBody<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let err = self.err;
         let code = err.code;
-        let message = err.message.as_str();
-        let request_id = err.request_id.as_deref();
+        let message = err.message();
+        let request_id = err.request_id();
         match self.format {
             WireFormat::ModelRoute => err.serialize(s),
             WireFormat::OpenAi => {
