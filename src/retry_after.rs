@@ -11,6 +11,7 @@
 //! non-finite or unreadable value is skipped; a time in the past means zero; the delay is
 //! rounded up to whole seconds and clamped to [`Limits::max_retry_after`](crate::Limits::max_retry_after).
 
+use crate::scan::ALNUM;
 use http::HeaderMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -75,22 +76,30 @@ fn unit_scale(unit: &str) -> Option<f64> {
 pub(crate) fn from_message(message: &str) -> Option<f64> {
     const PHRASES: [&str; 5] = ["retry after", "try again in", "retry in", "try again after", "resets in"];
     let bytes = message.as_bytes();
-    // Every phrase starts with 'r' or 't': look only where one of those stands.
-    let starts = bytes.iter().enumerate().filter(|(_, b)| matches!(*b | 0x20, b'r' | b't'));
-    for (at, _) in starts {
-        if at > 0 && bytes[at - 1].is_ascii_alphanumeric() {
+    let mut at = 0;
+    while at < bytes.len() {
+        if !ALNUM[usize::from(bytes[at])] {
+            at += 1;
             continue;
         }
-        let Some(phrase) =
-            PHRASES.iter().find(|p| bytes.get(at..at + p.len()).is_some_and(|w| w.eq_ignore_ascii_case(p.as_bytes())))
-        else {
-            continue;
-        };
-        let rest = message[at + phrase.len()..].trim_start();
-        // "resets in ~30s": an approximate delay is a delay.
-        let rest = rest.strip_prefix('~').unwrap_or(rest);
-        if let Some(secs) = leading_delay(rest) {
-            return Some(secs);
+        // A word starts here. Every phrase starts with `re` or `tr`: compare only where one does.
+        let start = [bytes[at], bytes.get(at + 1).copied().unwrap_or(0)].map(|b| b | 0x20);
+        if matches!(start, [b'r', b'e'] | [b't', b'r'])
+            && let Some(phrase) = PHRASES
+                .iter()
+                .find(|p| bytes.get(at..at + p.len()).is_some_and(|w| w.eq_ignore_ascii_case(p.as_bytes())))
+        {
+            let rest = message[at + phrase.len()..].trim_start();
+            // "resets in ~30s": an approximate delay is a delay.
+            let rest = rest.strip_prefix('~').unwrap_or(rest);
+            if let Some(secs) = leading_delay(rest) {
+                return Some(secs);
+            }
+        }
+        // No phrase begins inside a word.
+        at += 1;
+        while at < bytes.len() && ALNUM[usize::from(bytes[at])] {
+            at += 1;
         }
     }
     None
@@ -408,6 +417,11 @@ mod tests {
         // A phrase inside a word is not the phrase; one after punctuation is.
         assert_eq!(from_message("autoretry after 5 seconds"), None);
         assert_eq!(from_message("(retry after 5 seconds)"), Some(5.0));
+        assert_eq!(from_message("x-retry after 5s"), Some(5.0));
+        assert_eq!(from_message("RETRY AFTER 5"), Some(5.0));
+        // A phrase with no delay after it does not end the search.
+        assert_eq!(from_message("Retry after a while, or try again in 3s"), Some(3.0));
+        assert_eq!(from_message("tr"), None);
         assert_eq!(from_message(&format!("retry after {}", "9".repeat(400))), None, "an infinite number");
     }
 
