@@ -466,11 +466,36 @@ impl NormalizedError {
         &self.upstream
     }
 
+    /// The length of the envelope, but for escapes and figures: what `to_json` reserves.
+    fn envelope_len(&self) -> usize {
+        const KEYS: usize = r#"{"error":{"code":"","message":"","retryable":false,"status":500,"retry_after":18446744073709551615,"request_id":"","upstream":{"style":"","status":500,"code":"","type":"","provider":"","upstream_status":500,"should_retry":false}}}"#.len();
+        let len = |s: &Option<Cow<'_, str>>| s.as_deref().map_or(0, str::len);
+        let details: usize = self
+            .details
+            .iter()
+            .map(|d| {
+                r#"{"field":"","code":"","message":""},"#.len()
+                    + len(&d.field)
+                    + len(&d.code)
+                    + d.message.as_deref().map_or(0, str::len)
+                    + d.figures.len() * 32
+            })
+            .sum();
+        let u = &self.upstream;
+        KEYS + r#","details":[]"#.len()
+            + details
+            + self.text.len()
+            + 32
+            + len(&u.code)
+            + len(&u.type_)
+            + len(&u.provider)
+    }
+
     /// The envelope as compact JSON.
     pub fn to_json(&self) -> String {
         // Written by hand, byte for byte what `serde_json::to_string(self)` writes: the keys are
         // known, and only the strings need escaping.
-        let mut o = String::with_capacity(160 + self.text.len());
+        let mut o = String::with_capacity(self.envelope_len());
         o.push_str(r#"{"error":{"code":""#);
         o.push_str(self.code.as_str());
         o.push_str(r#"","message":"#);
@@ -489,12 +514,18 @@ impl NormalizedError {
                     [("field", d.field.as_deref()), ("code", d.code.as_deref()), ("message", d.message.as_deref())]
                 {
                     if let Some(v) = value {
-                        json_string(object.key(key), v);
+                        json_string(object.member(key), v);
                     }
                 }
                 for (key, value) in &d.figures {
-                    // A figure is a number, a string or a flag, which serializing cannot fail on.
-                    object.key(key).push_str(&serde_json::to_string(value).unwrap_or_default());
+                    let o = object.key(key);
+                    match value {
+                        serde_json::Value::String(s) => json_string(o, s),
+                        serde_json::Value::Bool(b) => o.push_str(if *b { "true" } else { "false" }),
+                        serde_json::Value::Number(n) if n.is_u64() => push_number(o, n.as_u64().unwrap_or(0)),
+                        // A figure is a number, a string or a flag, which serializing cannot fail on.
+                        _ => o.push_str(&serde_json::to_string(value).unwrap_or_default()),
+                    }
                 }
                 object.end();
             }
@@ -513,21 +544,21 @@ impl NormalizedError {
             o.push_str(r#","upstream":"#);
             let mut object = JsonObject::new(&mut o);
             if let Some(style) = u.style {
-                json_string(object.key("style"), style.as_str());
+                json_string(object.member("style"), style.as_str());
             }
             if let Some(status) = u.status {
-                push_number(object.key("status"), u64::from(status));
+                push_number(object.member("status"), u64::from(status));
             }
             for (key, value) in [("code", &u.code), ("type", &u.type_), ("provider", &u.provider)] {
                 if let Some(v) = value {
-                    json_string(object.key(key), v);
+                    json_string(object.member(key), v);
                 }
             }
             if let Some(status) = u.upstream_status {
-                push_number(object.key("upstream_status"), u64::from(status));
+                push_number(object.member("upstream_status"), u64::from(status));
             }
             if let Some(flag) = u.should_retry {
-                object.key("should_retry").push_str(if flag { "true" } else { "false" });
+                object.member("should_retry").push_str(if flag { "true" } else { "false" });
             }
             object.end();
         }
@@ -550,13 +581,26 @@ impl<'o> JsonObject<'o> {
 
     /// Writes the next member's key and colon; its value is written next, into what is returned.
     fn key(&mut self, key: &str) -> &mut String {
+        self.comma();
+        json_string(self.out, key);
+        self.out.push(':');
+        self.out
+    }
+
+    /// [`key`](Self::key) for one of the envelope's own keys, which need no escaping.
+    fn member(&mut self, key: &'static str) -> &mut String {
+        self.comma();
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
+        self.out
+    }
+
+    fn comma(&mut self) {
         if self.members > 0 {
             self.out.push(',');
         }
         self.members += 1;
-        json_string(self.out, key);
-        self.out.push(':');
-        self.out
     }
 
     fn end(self) {
@@ -565,8 +609,8 @@ impl<'o> JsonObject<'o> {
 }
 
 fn push_number(o: &mut String, n: u64) {
-    use std::fmt::Write;
-    let _ = write!(o, "{n}");
+    let mut buf = [0; 21];
+    o.extend(crate::scan::digits(n, false, &mut buf).iter().map(|&b| char::from(b)));
 }
 
 /// `s` as a JSON string, escaped as `serde_json` escapes it: `"`, `\` and the control

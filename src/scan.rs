@@ -1,5 +1,6 @@
 //! Finding bytes a word at a time, for the envelope writer and for the stream reader on a machine
-//! without the vector search of `aho-corasick`, and the table of word bytes the text scans share.
+//! without the vector search of `aho-corasick`; the table of word bytes the text scans share; and
+//! integers written in decimal without the formatting machinery.
 
 /// The ASCII letters and digits, by byte: the bytes of a word.
 pub(crate) const ALNUM: [bool; 256] = {
@@ -109,8 +110,43 @@ pub(crate) fn find_escape(hay: &[u8], from: usize) -> Option<usize> {
     rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| at + i)
 }
 
+/// `n` in decimal, preceded by `-` when `negative`, as `Display` writes it, at the end of `buf`.
+pub(crate) fn decimal(n: u64, negative: bool, buf: &mut [u8; 21]) -> &str {
+    std::str::from_utf8(digits(n, negative, buf)).unwrap_or_default()
+}
+
+/// [`decimal`]'s ASCII bytes.
+pub(crate) fn digits(n: u64, negative: bool, buf: &mut [u8; 21]) -> &[u8] {
+    let mut at = buf.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if negative {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn integers_are_written_as_display_writes_them() {
+        let mut buf = [0; 21];
+        for n in [0, 7, -7, 10, 429, -1000, 1_234_567_890, i64::MAX, i64::MIN, i64::MIN + 1] {
+            assert_eq!(super::decimal(n.unsigned_abs(), n < 0, &mut buf), n.to_string());
+        }
+        for n in [0, 9, 10, 99, 100, u64::from(u32::MAX), u64::MAX - 1, u64::MAX] {
+            assert_eq!(super::decimal(n, false, &mut buf), n.to_string());
+        }
+    }
+
     /// The set of every pair that begins with one of `bytes`.
     fn set(bytes: &[u8]) -> super::PairSet {
         let mut set = [0; 16];
