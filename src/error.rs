@@ -311,15 +311,7 @@ impl NormalizedError {
     /// assert!(err.is_retryable());
     /// ```
     pub fn new(code: ErrorCode) -> Self {
-        NormalizedError {
-            code,
-            text: code.default_message().to_owned(),
-            id_at: None,
-            details: Details::None,
-            retry_after: None,
-            upstream: Upstream::default(),
-            rule: None,
-        }
+        NormalizedError::from_parts(code, code.default_message().to_owned(), None)
     }
 
     /// Sets the message, cleaned of secrets and control characters and capped.
@@ -417,7 +409,7 @@ impl NormalizedError {
 
     /// An error with `code`, `message` and `request_id` (already cleaned), and nothing else.
     pub(crate) fn with_text(code: ErrorCode, message: &str, request_id: Option<&str>) -> Self {
-        let mut err = NormalizedError::new(code);
+        let mut err = NormalizedError::from_parts(code, String::new(), None);
         err.set_text(message, request_id);
         err
     }
@@ -453,7 +445,15 @@ impl NormalizedError {
     /// The message and request id as [`set_text`](Self::set_text) stores them, for a builder
     /// that cleans each straight into the buffer.
     pub(crate) fn from_parts(code: ErrorCode, text: String, id_at: Option<usize>) -> Self {
-        NormalizedError { text, id_at, ..NormalizedError::new(code) }
+        NormalizedError {
+            code,
+            text,
+            id_at,
+            details: Details::None,
+            retry_after: None,
+            upstream: Upstream::default(),
+            rule: None,
+        }
     }
 
     /// The style the response was read as.
