@@ -2208,7 +2208,7 @@ fn emit_literals(o: &mut String, literals: &[String]) {
     o.push_str("];\n\n");
 }
 
-/// The phrase list, and for each byte the range of phrases that begin with it.
+/// The phrase list.
 fn emit_phrases(o: &mut String, phrases: &[String]) {
     o.push_str("/// Every phrase of the tables' `contains` tests, sorted; a test names its phrases by index.\n");
     let _ = writeln!(o, "pub(crate) static PHRASES: [&str; {}] = [", phrases.len());
@@ -2216,14 +2216,6 @@ fn emit_phrases(o: &mut String, phrases: &[String]) {
         let _ = writeln!(o, "    {p:?},");
     }
     o.push_str("];\n\n");
-    o.push_str("/// For each byte `b`, `PHRASE_STARTS[b]..PHRASE_STARTS[b + 1]` are the phrases that begin with it.\n");
-    o.push_str("pub(crate) static PHRASE_STARTS: [u16; 257] = [");
-    for b in 0..=256usize {
-        let n = phrases.iter().take_while(|p| usize::from(p.as_bytes()[0]) < b).count();
-        let _ = write!(o, "{}{n}", if b % 16 == 0 { "\n    " } else { " " });
-        o.push(',');
-    }
-    o.push_str("\n];\n\n");
 }
 
 /// The bit a location sets in a response's reading when it may hold a value (`body::Seen`): a

@@ -1,33 +1,19 @@
 //! Phrase matching: a text is searched once for every phrase of the tables' `contains` tests.
 
 use crate::scan::ALNUM;
-use crate::table::{PHRASE_STARTS, PHRASES};
+use crate::table::PHRASES;
 
 const WORDS: usize = PHRASES.len().div_ceil(64);
-
-/// Each phrase's second byte (0 for a phrase of one byte), for the scan of a group of phrases
-/// that begin with the same byte, which are sorted by it.
-static SECONDS: [u8; PHRASES.len()] = {
-    let mut t = [0u8; PHRASES.len()];
-    let mut i = 0;
-    while i < PHRASES.len() {
-        let p = PHRASES[i].as_bytes();
-        if p.len() > 1 {
-            t[i] = p[1];
-        }
-        i += 1;
-    }
-    t
-};
 
 /// The bytes a phrase begins with, in either case.
 static BEGINS: [bool; 256] = {
     let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let lower = (b as u8).to_ascii_lowercase() as usize;
-        t[b] = PHRASE_STARTS[lower] < PHRASE_STARTS[lower + 1];
-        b += 1;
+    let mut i = 0;
+    while i < PHRASES.len() {
+        let b = PHRASES[i].as_bytes()[0];
+        t[b as usize] = true;
+        t[b.to_ascii_uppercase() as usize] = true;
+        i += 1;
     }
     t
 };
@@ -45,44 +31,80 @@ const PREFIX: usize = {
     k
 };
 
-/// The bit of a text's first [`PREFIX`] bytes, lowercased and padded with zeros, in [`PREFIXES`].
-const fn prefix_bit(bytes: [u8; 4]) -> usize {
-    (u32::from_le_bytes(bytes).wrapping_mul(0x9E37_79B1) >> 20) as usize
+/// How many buckets the phrases are sorted into by their first [`PREFIX`] bytes.
+const BUCKETS: usize = 4096;
+
+/// The bytes of a `u32` that hold a word's first [`PREFIX`] bytes.
+const PREFIX_MASK: u32 = if PREFIX == 4 { u32::MAX } else { (1 << (8 * PREFIX)) - 1 };
+
+/// The bucket of a text's first [`PREFIX`] bytes (in `bytes`, as read, little-endian): the same
+/// for each case of a letter, as `| 0x20` turns both into the lowercase one.
+const fn bucket(bytes: u32) -> usize {
+    let folded = (bytes | 0x2020_2020) & PREFIX_MASK;
+    (folded.wrapping_mul(0x9E37_79B1) >> 20) as usize
 }
 
-/// Whether a phrase may begin at `i` of `text`, by its first [`PREFIX`] bytes, lowercased and
-/// padded with zeros, in [`PREFIXES`]; never where the text ends sooner, where no phrase fits.
-#[inline]
-fn may_begin_phrase(text: &[u8], i: usize) -> bool {
-    let mut bytes = [0; 4];
-    let Some(first) = text.get(i..i + PREFIX) else { return false };
-    for (o, b) in bytes.iter_mut().zip(first) {
-        *o = b.to_ascii_lowercase();
+/// The bucket of a phrase, by its first [`PREFIX`] bytes.
+const fn phrase_bucket(phrase: &str) -> usize {
+    let p = phrase.as_bytes();
+    let mut bytes = [0u8; 4];
+    let mut k = 0;
+    while k < PREFIX {
+        bytes[k] = p[k];
+        k += 1;
     }
-    let bit = prefix_bit(bytes);
-    PREFIXES[bit / 64] >> (bit % 64) & 1 == 1
+    bucket(u32::from_le_bytes(bytes))
 }
 
-/// The phrases' first [`PREFIX`] bytes, as a set of 4,096 bits: a word whose first bytes are not
-/// in it begins no phrase (bytes that share a bit cannot be told apart, so one that is in it may
-/// still begin none).
-static PREFIXES: [u64; 64] = {
-    let mut set = [0u64; 64];
+/// For each bucket `b`, `BUCKET_STARTS[b]..BUCKET_STARTS[b + 1]` are the places in
+/// [`BUCKET_PHRASES`] of the phrases whose first bytes fall in it: a word whose first bytes fall in
+/// an empty bucket begins no phrase, and one whose bucket holds phrases is compared with those.
+static BUCKET_STARTS: [u16; BUCKETS + 1] = {
+    let mut starts = [0u16; BUCKETS + 1];
     let mut i = 0;
     while i < PHRASES.len() {
-        let p = PHRASES[i].as_bytes();
-        let mut bytes = [0u8; 4];
-        let mut k = 0;
-        while k < PREFIX {
-            bytes[k] = p[k].to_ascii_lowercase();
-            k += 1;
-        }
-        let bit = prefix_bit(bytes);
-        set[bit / 64] |= 1 << (bit % 64);
+        starts[phrase_bucket(PHRASES[i]) + 1] += 1;
         i += 1;
     }
-    set
+    let mut b = 0;
+    while b < BUCKETS {
+        starts[b + 1] += starts[b];
+        b += 1;
+    }
+    starts
 };
+
+/// The phrases' indexes in `PHRASES`, sorted by bucket.
+static BUCKET_PHRASES: [u16; PHRASES.len()] = {
+    assert!(PHRASES.len() < u16::MAX as usize, "a phrase's index is a u16");
+    let mut ids = [0u16; PHRASES.len()];
+    let mut next = BUCKET_STARTS;
+    let mut i = 0;
+    while i < PHRASES.len() {
+        let b = phrase_bucket(PHRASES[i]);
+        ids[next[b] as usize] = i as u16;
+        next[b] += 1;
+        i += 1;
+    }
+    ids
+};
+
+/// The phrases that may begin at `i` of `text`, by its first [`PREFIX`] bytes: places in
+/// [`BUCKET_PHRASES`]; none where the text ends sooner, where no phrase fits.
+#[inline]
+fn candidates(text: &[u8], i: usize) -> std::ops::Range<usize> {
+    let bytes = match text.get(i..).and_then(<[u8]>::first_chunk::<4>) {
+        Some(four) => u32::from_le_bytes(*four),
+        None => {
+            let Some(first) = text.get(i..i + PREFIX) else { return 0..0 };
+            let mut bytes = [0; 4];
+            bytes[..PREFIX].copy_from_slice(first);
+            u32::from_le_bytes(bytes)
+        }
+    };
+    let b = bucket(bytes);
+    usize::from(BUCKET_STARTS[b])..usize::from(BUCKET_STARTS[b + 1])
+}
 
 /// The phrases of `PHRASES` that a text contains on word boundaries, ignoring ASCII case: where
 /// a phrase begins or ends with a letter or digit, the text must not go on with one there.
@@ -91,18 +113,18 @@ pub(crate) struct Found([u64; WORDS]);
 
 impl Found {
     /// The phrases `text` contains, found in one pass: a word is looked at only where it begins
-    /// (a phrase that begins with a letter or digit begins where a word does) and only when its
-    /// first bytes are in [`PREFIXES`]; there only the phrases that begin with its byte are
-    /// compared (the phrases are lowercase ASCII, sorted, so those that also share its second
-    /// byte are neighbours).
+    /// (a phrase that begins with a letter or digit begins where a word does), and there only the
+    /// phrases whose first bytes share its bucket are compared.
     pub(crate) fn in_text(text: &str) -> Found {
         let m = text.as_bytes();
         let mut found = Found::default();
         let mut i = 0;
         while i < m.len() {
             let b = m[i];
-            if BEGINS[usize::from(b)] && may_begin_phrase(m, i) {
-                found.at(m, i);
+            if BEGINS[usize::from(b)] {
+                for &id in &BUCKET_PHRASES[candidates(m, i)] {
+                    found.at(m, i, usize::from(id));
+                }
             }
             i += 1;
             if ALNUM[usize::from(b)] {
@@ -115,27 +137,14 @@ impl Found {
         found
     }
 
-    /// Notes the phrases that `m` holds at `i`.
-    fn at(&mut self, m: &[u8], i: usize) {
-        let b = usize::from(m[i].to_ascii_lowercase());
-        let next = m.get(i + 1).map_or(0, u8::to_ascii_lowercase);
-        let (lo, hi) = (usize::from(PHRASE_STARTS[b]), usize::from(PHRASE_STARTS[b + 1]));
-        // Phrases with the same first byte are sorted by the second, a phrase of one byte first.
-        for id in lo..hi {
-            let second = SECONDS[id];
-            if second != 0 && second < next {
-                continue;
-            }
-            if second > next {
-                break;
-            }
-            let p = PHRASES[id].as_bytes();
-            let Some(rest) = m.get(i + 1..i + p.len()) else { continue };
-            let ends = !p.last().is_some_and(|&l| ALNUM[usize::from(l)])
-                || m.get(i + p.len()).is_none_or(|&n| !ALNUM[usize::from(n)]);
-            if ends && rest.eq_ignore_ascii_case(&p[1..]) {
-                self.0[id / 64] |= 1 << (id % 64);
-            }
+    /// Notes phrase `id` if `m` holds it at `i`.
+    fn at(&mut self, m: &[u8], i: usize, id: usize) {
+        let p = PHRASES[id].as_bytes();
+        let Some(here) = m.get(i..i + p.len()) else { return };
+        let ends = !p.last().is_some_and(|&l| ALNUM[usize::from(l)])
+            || m.get(i + p.len()).is_none_or(|&n| !ALNUM[usize::from(n)]);
+        if ends && here.eq_ignore_ascii_case(p) {
+            self.0[id / 64] |= 1 << (id % 64);
         }
     }
 
@@ -211,15 +220,19 @@ mod tests {
         }
     }
 
-    /// The prefix filter passes every phrase's own first bytes, in any case, and few others.
+    /// Every phrase is in the bucket of its own first bytes, in any case, and the buckets hold
+    /// few phrases each.
     #[test]
-    fn the_prefix_filter_passes_every_phrase_and_few_words() {
-        let passes = |text: &str| super::may_begin_phrase(text.as_bytes(), 0);
-        for p in PHRASES {
-            assert!(passes(p) && passes(&p.to_ascii_uppercase()), "{p}");
+    fn every_phrase_is_a_candidate_where_it_begins() {
+        for (id, p) in PHRASES.iter().enumerate() {
+            for text in [p.to_string(), p.to_ascii_uppercase()] {
+                let ids = &super::BUCKET_PHRASES[super::candidates(text.as_bytes(), 0)];
+                assert!(ids.contains(&u16::try_from(id).unwrap_or(u16::MAX)), "{p}");
+            }
         }
-        let set: u32 = super::PREFIXES.iter().map(|w| w.count_ones()).sum();
-        assert!(set as usize <= PHRASES.len() && set < 4096 / 16, "{set} bits");
+        let most = super::BUCKET_STARTS.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+        let used = super::BUCKET_STARTS.windows(2).filter(|w| w[1] > w[0]).count();
+        assert!(most <= 16 && used < super::BUCKETS / 16, "{most} phrases in a bucket, {used} buckets used");
     }
 
     #[test]
