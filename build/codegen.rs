@@ -2119,7 +2119,10 @@ fn location(loc: &str, paths: &BodyPaths) -> String {
     let Ok(l) = parse_location(loc) else { return "Location::Event { then: &[] }".to_owned() };
     let then = transforms(l.transforms());
     match &l {
-        Loc::Header(h, _) => format!("Location::Header {{ name: {h:?}, then: {then} }}"),
+        Loc::Header(h, _) => {
+            let index = paths.headers.iter().position(|n| n == h).unwrap_or(usize::MAX);
+            format!("Location::Header {{ name: {h:?}, index: {index}, then: {then} }}")
+        }
         Loc::Event(_) => format!("Location::Event {{ then: {then} }}"),
         Loc::Body(..) => {
             let (keys, rest) = l.split().unwrap_or_default();

@@ -199,6 +199,11 @@ impl Seen {
         Seen(words)
     }
 
+    /// Whether the location of `bit` is in this set.
+    pub(crate) fn has(&self, bit: usize) -> bool {
+        self.0.get(bit / 64).is_some_and(|w| w >> (bit % 64) & 1 == 1)
+    }
+
     /// Whether a location of `other` is in this set too.
     fn meets_one(&self, other: &Seen) -> bool {
         self.0.iter().zip(&other.0).fold(0, |any, (a, b)| any | (a & b)) != 0

@@ -22,11 +22,7 @@ use http::{HeaderMap, StatusCode};
 /// ```
 pub fn detect(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Style> {
     let caps = Captures::read(body, &Limits::DEFAULT);
-    detect_in(
-        View { table: StyleTable::generic(), caps: caps.as_ref(), headers, event: None, clock: Clock::System },
-        status,
-        &Reads::new(),
-    )
+    detect_in(View::new(StyleTable::generic(), caps.as_ref(), headers, None, Clock::System), status, &Reads::new())
 }
 
 /// [`detect`] on a response already read (`response`'s table is not used), its fields read into

@@ -579,7 +579,7 @@ impl Normalizer {
         event: Option<&'x str>,
         reads: &Reads<'x>,
     ) -> (Option<Style>, View<'x, 'a>, bool) {
-        let mut view = View { table: StyleTable::generic(), caps, headers, event, clock: self.clock };
+        let mut view = View::new(StyleTable::generic(), caps, headers, event, self.clock);
         let style = style.or_else(|| crate::detect::detect_in(view, status, reads));
         view.table = style.map_or(StyleTable::generic(), Style::table);
         let usable = view.has_envelope() || view.matches_a_body_rule(status, reads);

@@ -94,6 +94,9 @@ pub enum Location {
     Header {
         /// The header's name.
         name: &'static str,
+        /// The name's place among the header names the tables read: a response that has the
+        /// header notes it at this place of the locations it holds.
+        index: u16,
         /// Transforms applied to the value.
         then: &'static [Transform],
     },
@@ -135,7 +138,7 @@ impl Location {
                 }
                 (s, then)
             }
-            Location::Header { name, then } => (format!("header:{name}"), then),
+            Location::Header { name, then, .. } => (format!("header:{name}"), then),
             Location::Event { then } => ("event".to_owned(), then),
         };
         for t in then {

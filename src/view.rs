@@ -34,6 +34,10 @@ pub(crate) struct View<'x, 'a> {
     pub headers: &'x HeaderMap,
     pub event: Option<&'x str>,
     pub clock: Clock,
+    /// The headers the tables read that the response has, and whether an event is named: a
+    /// header location whose bit is clear has no value, and is not looked for. Made by
+    /// [`View::new`] from `headers` and `event`.
+    pub heard: Seen,
 }
 
 /// A captured value seen through a view: borrowed from the body where it can be.
@@ -48,9 +52,20 @@ fn reborrow<'x>(v: &'x Value<'_>) -> Option<Value<'x>> {
 }
 
 impl<'x, 'a> View<'x, 'a> {
+    /// A view of a response through `table`.
+    pub(crate) fn new(
+        table: &'static StyleTable,
+        caps: Option<&'x Captures<'a>>,
+        headers: &'x HeaderMap,
+        event: Option<&'x str>,
+        clock: Clock,
+    ) -> Self {
+        View { table, caps, headers, event, clock, heard: heard(headers, event.is_some()) }
+    }
+
     /// A view of no body, through `table`.
     pub(crate) fn bare(table: &'static StyleTable, headers: &'x HeaderMap, clock: Clock) -> Self {
-        View { table, caps: None, headers, event: None, clock }
+        View::new(table, None, headers, None, clock)
     }
 
     /// The values at one location, transformed: one, or for a deep path every element found.
@@ -65,8 +80,8 @@ impl<'x, 'a> View<'x, 'a> {
                     .into(),
                 _ => Few::Zero,
             },
-            Location::Header { .. } if self.headers.is_empty() => Few::Zero,
-            Location::Header { name, then } if name.ends_with('*') => {
+            Location::Header { index, .. } if !self.heard.has(HEADER_BIT + usize::from(index)) => Few::Zero,
+            Location::Header { name, then, .. } if name.ends_with('*') => {
                 let prefix = &name[..name.len() - 1];
                 let mut found: Vec<Value<'x>> = self
                     .headers
@@ -106,7 +121,7 @@ impl<'x, 'a> View<'x, 'a> {
         let v = match loc {
             Location::Body { path, .. } => reborrow(self.caps?.get(path)?)?,
             Location::Deep { anchor, rest, .. } => self.caps?.deep(anchor, rest).into_iter().next()?,
-            Location::Header { .. } if self.headers.is_empty() => return None,
+            Location::Header { index, .. } if !self.heard.has(HEADER_BIT + usize::from(index)) => return None,
             Location::Header { name, .. } if name.ends_with('*') => return self.all_at(loc).into_first(),
             Location::Header { name, .. } => header_text(header(self.headers, name)?)?,
             Location::Event { .. } => Value::Str(Cow::Owned(self.event?.to_owned())),
@@ -387,10 +402,7 @@ impl<'x> Reads<'x> {
 
     /// The locations of `view`'s response that may hold a value (see [`Seen`]), found once.
     pub(crate) fn seen(&self, view: &View<'x, '_>) -> &Seen {
-        self.seen.get_or_init(|| {
-            let heard = heard(view.headers, view.event.is_some());
-            view.caps.map_or(Seen::NONE, Captures::seen).union(heard)
-        })
+        self.seen.get_or_init(|| view.caps.map_or(Seen::NONE, Captures::seen).union(view.heard))
     }
 
     /// The phrases a value holds.
@@ -628,7 +640,7 @@ mod tests {
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let reads = Reads::new();
                 for table in crate::table::all().chain([StyleTable::generic()]) {
-                    let view = View { table, caps: Some(&caps), headers: &headers, event: None, clock: Clock::System };
+                    let view = View::new(table, Some(&caps), &headers, None, Clock::System);
                     let facts = super::Facts::new(&view, status, &reads);
                     let rules = table.rules.iter().map(|r| &r.when);
                     let signatures = table.detect.iter().flat_map(|d| d.signatures.iter().map(|s| &s.when));
@@ -667,6 +679,30 @@ mod tests {
             "{bodies} bodies ({with_headers} with headers), {held} held, {skipped} skipped"
         );
         assert!(signed > 300 && unsigned > 10_000, "{signed} signatures held, {unsigned} passed over");
+    }
+
+    /// A header location's place is its name's among the names the tables read, where the
+    /// response notes the headers it has.
+    #[test]
+    fn a_header_location_knows_its_place() {
+        let mut checked = 0;
+        for table in crate::table::all().chain([StyleTable::generic()]) {
+            for field in <crate::code::Field as strum::IntoEnumIterator>::iter() {
+                for loc in table.locations(field) {
+                    if let crate::table::Location::Header { name, index, .. } = loc {
+                        assert_eq!(crate::table::HEADER_NAMES[usize::from(*index)], *name);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 30, "{checked} header locations");
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", http::HeaderValue::from_static("req_1"));
+        let view = View::bare(StyleTable::generic(), &headers, Clock::System);
+        let at = |name: &str| crate::table::HEADER_NAMES.iter().position(|n| *n == name).unwrap_or(usize::MAX);
+        assert!(view.heard.has(crate::body::HEADER_BIT + at("x-request-id")));
+        assert!(!view.heard.has(crate::body::HEADER_BIT + at("request-id")));
     }
 
     #[test]
