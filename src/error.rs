@@ -344,7 +344,7 @@ impl NormalizedError {
     #[must_use]
     pub fn with_request_id(mut self, id: &str) -> Self {
         let cleaned = clean(id, Limits::DEFAULT.max_field_bytes);
-        self.set_request_id(Some(&cleaned).filter(|s| !s.is_empty()).map(|s| s.as_str()));
+        self.set_request_id((!cleaned.is_empty()).then_some(cleaned.as_str()));
         self
     }
 
@@ -442,7 +442,8 @@ impl NormalizedError {
         });
     }
 
-    /// The message and request id as [`set_text`](Self::set_text) stores them, for a builder
+    /// An error with `code` whose message and request id are `text` split at `id_at` (a
+    /// character boundary within it), as [`set_text`](Self::set_text) stores them: for a builder
     /// that cleans each straight into the buffer.
     pub(crate) fn from_parts(code: ErrorCode, text: String, id_at: Option<usize>) -> Self {
         NormalizedError {
@@ -466,29 +467,26 @@ impl NormalizedError {
         &self.upstream
     }
 
-    /// The length of the envelope, but for escapes and figures: what `to_json` reserves.
+    /// What `to_json` reserves: the strings' lengths, and room for the keys, the punctuation,
+    /// the numbers and a few escapes (a figure's name and value may take more).
     fn envelope_len(&self) -> usize {
-        const KEYS: usize = r#"{"error":{"code":"","message":"","retryable":false,"status":500,"retry_after":18446744073709551615,"request_id":"","upstream":{"style":"","status":500,"code":"","type":"","provider":"","upstream_status":500,"should_retry":false}}}"#.len();
+        const FRAME: usize = 256;
+        const DETAIL_FRAME: usize = 48;
+        const FIGURE: usize = 32;
         let len = |s: &Option<Cow<'_, str>>| s.as_deref().map_or(0, str::len);
         let details: usize = self
             .details
             .iter()
             .map(|d| {
-                r#"{"field":"","code":"","message":""},"#.len()
+                DETAIL_FRAME
                     + len(&d.field)
                     + len(&d.code)
                     + d.message.as_deref().map_or(0, str::len)
-                    + d.figures.len() * 32
+                    + d.figures.len() * FIGURE
             })
             .sum();
         let u = &self.upstream;
-        KEYS + r#","details":[]"#.len()
-            + details
-            + self.text.len()
-            + 32
-            + len(&u.code)
-            + len(&u.type_)
-            + len(&u.provider)
+        FRAME + self.text.len() + details + len(&u.code) + len(&u.type_) + len(&u.provider)
     }
 
     /// The envelope as compact JSON.

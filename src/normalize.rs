@@ -433,7 +433,6 @@ impl Normalizer {
                 .or((inner_status != status).then_some(inner_status.as_u16())),
             should_retry: outer.upstream.should_retry.or(inner_upstream.should_retry),
         };
-
         if err.code.is_retryable() {
             err.retry_after = err.retry_after.max(outer.retry_after);
         }
