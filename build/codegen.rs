@@ -2159,36 +2159,31 @@ fn details_location(at: &str, paths: &BodyPaths) -> String {
     }
 }
 
-/// Every phrase a `contains` test looks for, in any table, sorted: phrases that begin with the
-/// same byte are neighbours, so a text is searched for all of them in one pass.
+/// Every phrase a `contains` test looks for, in any table, sorted and without repeats.
 fn phrase_list(t: &Taxonomy) -> Vec<String> {
-    let mut all = BTreeSet::new();
-    for style in t.styles.iter().chain(std::iter::once(&t.generic)).map(|s| t.effective(s)) {
-        let conditions = style.rules.iter().map(|r| &r.when);
-        let signatures = style.detect.iter().flat_map(|d| d.signatures.iter().map(|s| &s.when));
-        for c in conditions.chain(signatures) {
-            for test in c.0.values() {
-                if let Test::Contains(v) = test {
-                    all.extend(v.iter().cloned());
-                }
-            }
-        }
-    }
-    all.into_iter().collect()
+    test_values(t, |test| match test {
+        Test::Contains(v) => Some(v),
+        _ => None,
+    })
 }
 
 /// Every value of the tables' `equals` tests, sorted and without repeats.
 fn literal_list(t: &Taxonomy) -> Vec<String> {
+    test_values(t, |test| match test {
+        Test::Equals(v) => Some(v),
+        _ => None,
+    })
+}
+
+/// The values `pick` finds in the tests of every rule and signature of every table, sorted and
+/// without repeats.
+fn test_values(t: &Taxonomy, pick: impl Fn(&Test) -> Option<&Vec<String>>) -> Vec<String> {
     let mut all = BTreeSet::new();
     for style in t.styles.iter().chain(std::iter::once(&t.generic)).map(|s| t.effective(s)) {
         let conditions = style.rules.iter().map(|r| &r.when);
         let signatures = style.detect.iter().flat_map(|d| d.signatures.iter().map(|s| &s.when));
         for c in conditions.chain(signatures) {
-            for test in c.0.values() {
-                if let Test::Equals(v) = test {
-                    all.extend(v.iter().cloned());
-                }
-            }
+            all.extend(c.0.values().filter_map(&pick).flatten().cloned());
         }
     }
     all.into_iter().collect()
