@@ -743,9 +743,54 @@ impl<'de> Deserialize<'de> for NormalizedError {
 
 #[cfg(test)]
 mod tests {
-    use super::{Detail, NormalizedError, Upstream};
+    use super::{Detail, Details, NormalizedError, Upstream};
     use crate::code::ErrorCode;
     use crate::table::Style;
+
+    /// The first detail is held in place, the others in a list after it; either way they read
+    /// as one slice, in order, and compare by it.
+    #[test]
+    fn details_hold_the_first_in_place_and_read_as_a_slice() {
+        fn codes(list: &Details) -> Vec<&str> {
+            list.iter().map(|d| d.code.as_deref().unwrap_or("")).collect()
+        }
+        let mut list = Details::None;
+        assert!(list.is_empty());
+        list.push(Detail::new("A"));
+        assert!(matches!(list, Details::One(_)));
+        list.push(Detail::new("B"));
+        list.push(Detail::new("C"));
+        assert_eq!(codes(&list), ["A", "B", "C"]);
+        list.truncate(1);
+        assert_eq!(codes(&list), ["A"]);
+        assert_eq!(list, Details::from(vec![Detail::new("A")]));
+        assert!(matches!(Details::from(vec![Detail::new("A")]), Details::One(_)));
+        let mut one = Details::One(Detail::new("A"));
+        one.truncate(1);
+        assert_eq!(codes(&one), ["A"]);
+        one.truncate(0);
+        assert!(matches!(one, Details::None));
+        assert_eq!(Details::None, Details::Many(Vec::new()));
+        list[0].field = Some("model".into());
+        assert_eq!(list.first().and_then(|d| d.field.as_deref()), Some("model"));
+    }
+
+    /// The message and the request id share one buffer; setting either keeps the other.
+    #[test]
+    fn the_message_and_the_request_id_keep_each_other() {
+        let err = NormalizedError::new(ErrorCode::RateLimited).with_request_id("req_é1").with_message("slow down é");
+        assert_eq!((err.message(), err.request_id()), ("slow down é", Some("req_é1")));
+        let default = ErrorCode::RateLimited.default_message();
+        let err = err.with_message("");
+        assert_eq!((err.message(), err.request_id()), (default, Some("req_é1")));
+        let err = err.with_request_id("  ");
+        assert_eq!((err.message(), err.request_id()), (default, None));
+        let err = err.with_request_id("req_2").with_request_id("req_3");
+        assert_eq!((err.message(), err.request_id()), (default, Some("req_3")));
+        let made = NormalizedError::with_text(ErrorCode::RateLimited, default, Some("req_3"));
+        assert_eq!(made, err);
+        assert_eq!(err.to_string(), format!("RATE_LIMITED: {default}"));
+    }
 
     /// `to_json` writes what `serde_json` writes for the error, byte for byte, whatever its
     /// strings hold and whichever parts it has.
