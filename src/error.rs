@@ -1,6 +1,7 @@
 //! The normalized error and its JSON envelope.
 
 use crate::code::ErrorCode;
+use crate::few::Few;
 use crate::limits::Limits;
 use crate::redact::clean;
 use crate::table::{Rule, Style};
@@ -39,7 +40,8 @@ pub struct NormalizedError {
     text: String,
     /// Where the request id begins in `text`.
     id_at: Option<usize>,
-    pub(crate) details: Details,
+    /// The first held in place: the usual error, with one detail, allocates no list for it.
+    pub(crate) details: Few<Detail>,
     pub(crate) retry_after: Option<u64>,
     pub(crate) upstream: Upstream,
     /// The table rule that decided the code: not part of the envelope, nor of equality.
@@ -76,83 +78,6 @@ impl std::fmt::Debug for NormalizedError {
             .field("upstream", &self.upstream)
             .field("rule", &self.rule.map(|r| format!("{}/{}", r.table, r.name)))
             .finish()
-    }
-}
-
-/// An error's details: the first held in place, so that the usual error, with one detail,
-/// allocates nothing for the list; read as a slice.
-#[derive(Clone, Default)]
-pub(crate) enum Details {
-    #[default]
-    None,
-    One(Detail),
-    Many(Vec<Detail>),
-}
-
-impl Details {
-    /// Adds `detail` at the end.
-    pub(crate) fn push(&mut self, detail: Detail) {
-        *self = match std::mem::take(self) {
-            Details::None => Details::One(detail),
-            Details::One(first) => Details::Many(vec![first, detail]),
-            Details::Many(mut list) => {
-                list.push(detail);
-                Details::Many(list)
-            }
-        };
-    }
-
-    /// Keeps the first `n` details.
-    pub(crate) fn truncate(&mut self, n: usize) {
-        match self {
-            Details::Many(list) => list.truncate(n),
-            Details::One(_) if n == 0 => *self = Details::None,
-            Details::One(_) | Details::None => {}
-        }
-    }
-}
-
-impl From<Vec<Detail>> for Details {
-    fn from(mut list: Vec<Detail>) -> Self {
-        match list.len() {
-            0 => Details::None,
-            1 => list.pop().map_or(Details::None, Details::One),
-            _ => Details::Many(list),
-        }
-    }
-}
-
-impl std::ops::Deref for Details {
-    type Target = [Detail];
-
-    fn deref(&self) -> &[Detail] {
-        match self {
-            Details::None => &[],
-            Details::One(d) => std::slice::from_ref(d),
-            Details::Many(list) => list,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Details {
-    fn deref_mut(&mut self) -> &mut [Detail] {
-        match self {
-            Details::None => &mut [],
-            Details::One(d) => std::slice::from_mut(d),
-            Details::Many(list) => list,
-        }
-    }
-}
-
-impl PartialEq for Details {
-    fn eq(&self, other: &Self) -> bool {
-        **self == **other
-    }
-}
-
-impl std::fmt::Debug for Details {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        (**self).fmt(f)
     }
 }
 
@@ -450,7 +375,7 @@ impl NormalizedError {
             code,
             text,
             id_at,
-            details: Details::None,
+            details: Few::Zero,
             retry_after: None,
             upstream: Upstream::default(),
             rule: None,
@@ -743,37 +668,9 @@ impl<'de> Deserialize<'de> for NormalizedError {
 
 #[cfg(test)]
 mod tests {
-    use super::{Detail, Details, NormalizedError, Upstream};
+    use super::{Detail, NormalizedError, Upstream};
     use crate::code::ErrorCode;
     use crate::table::Style;
-
-    /// The first detail is held in place, the others in a list after it; either way they read
-    /// as one slice, in order, and compare by it.
-    #[test]
-    fn details_hold_the_first_in_place_and_read_as_a_slice() {
-        fn codes(list: &Details) -> Vec<&str> {
-            list.iter().map(|d| d.code.as_deref().unwrap_or("")).collect()
-        }
-        let mut list = Details::None;
-        assert!(list.is_empty());
-        list.push(Detail::new("A"));
-        assert!(matches!(list, Details::One(_)));
-        list.push(Detail::new("B"));
-        list.push(Detail::new("C"));
-        assert_eq!(codes(&list), ["A", "B", "C"]);
-        list.truncate(1);
-        assert_eq!(codes(&list), ["A"]);
-        assert_eq!(list, Details::from(vec![Detail::new("A")]));
-        assert!(matches!(Details::from(vec![Detail::new("A")]), Details::One(_)));
-        let mut one = Details::One(Detail::new("A"));
-        one.truncate(1);
-        assert_eq!(codes(&one), ["A"]);
-        one.truncate(0);
-        assert!(matches!(one, Details::None));
-        assert_eq!(Details::None, Details::Many(Vec::new()));
-        list[0].field = Some("model".into());
-        assert_eq!(list.first().and_then(|d| d.field.as_deref()), Some("model"));
-    }
 
     /// The message and the request id share one buffer; setting either keeps the other.
     #[test]

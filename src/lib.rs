@@ -50,6 +50,7 @@ pub mod docs;
 mod error;
 mod eventstream;
 mod fallback;
+mod few;
 #[cfg(feature = "futures")]
 mod forward;
 mod http;

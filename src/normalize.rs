@@ -2,7 +2,8 @@
 
 use crate::body::{CLASSIFY_BYTES, Captures, RawDetail, Value, cap};
 use crate::code::{ErrorCode, Field};
-use crate::error::{Detail, Details, NormalizedError, Upstream};
+use crate::error::{Detail, NormalizedError, Upstream};
+use crate::few::Few;
 use crate::limits::Limits;
 use crate::redact::{clean, clean_into, clean_word};
 use crate::retry_after::{self, Clock};
@@ -111,7 +112,7 @@ fn raw_detail(d: &RawDetail<'_>, limits: &Limits) -> Detail {
 const MAX_DETAIL_FIGURES: usize = 8;
 
 /// The details a table declares (`DetailsSpec`), read from the captured JSON.
-fn declared_details(view: &View<'_, '_>, limits: &Limits, out: &mut Details) {
+fn declared_details(view: &View<'_, '_>, limits: &Limits, out: &mut Few<Detail>) {
     use serde_json::Value as J;
     let Some(caps) = view.caps else { return };
     for spec in view.table.details {
@@ -611,7 +612,7 @@ impl Normalizer {
         let specific = rule.is_some_and(|r| r.when.tests.iter().any(|t| matches!(t.subject, Subject::Field(_))));
         let matched = rule.map_or(ErrorCode::InternalError, |r| r.then.code);
 
-        let mut details = Details::None;
+        let mut details = Few::Zero;
         if let Some(rule) = rule
             && let Some(reason) = rule.then.reason
         {

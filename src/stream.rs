@@ -13,7 +13,8 @@
 
 use crate::body::Captures;
 use crate::code::{ErrorCode, Field};
-use crate::error::{Detail, Details, NormalizedError, Upstream};
+use crate::error::{Detail, NormalizedError, Upstream};
+use crate::few::Few;
 use crate::normalize::Normalizer;
 use crate::redact::clean;
 use crate::scan::find_opening;
@@ -944,7 +945,7 @@ impl StreamReader {
         let request_id =
             view.text(Field::RequestId).map(|id| clean(&id, limits.max_field_bytes)).filter(|s| !s.is_empty());
         let mut err = NormalizedError::with_text(code, message, request_id.as_deref());
-        err.details = Details::One(detail);
+        err.details = Few::One(detail);
         err.upstream = Upstream { style: self.style, status: Some(self.status.as_u16()), ..Upstream::default() };
         self.normalizer.apply_overrides(&mut err);
         self.normalizer.redact_extra(&mut err);

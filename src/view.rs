@@ -5,6 +5,7 @@
 
 use crate::body::{CLASSIFY_BYTES, Captures, EVENT_BIT, HEADER_BIT, RawDetail, Seen, Value, cap};
 use crate::code::Field;
+use crate::few::Few;
 use crate::phrases::Found;
 use crate::retry_after::{self, Clock};
 use crate::scan::decimal;
@@ -333,41 +334,6 @@ pub(crate) struct Reads<'x> {
 /// How many lists of locations a `Reads` keeps inline: what reading a response through every
 /// style needs (38 at most over `tests/corpus` and `tests/cases`); any more are kept on the heap.
 const KEPT: usize = 48;
-
-/// None, one or more values: the one a location most often gives is kept without allocating.
-pub(crate) enum Few<T> {
-    Zero,
-    One(T),
-    Many(Vec<T>),
-}
-
-impl<T> Few<T> {
-    pub(crate) fn as_slice(&self) -> &[T] {
-        match self {
-            Few::Zero => &[],
-            Few::One(v) => std::slice::from_ref(v),
-            Few::Many(v) => v,
-        }
-    }
-
-    fn into_first(self) -> Option<T> {
-        match self {
-            Few::Zero => None,
-            Few::One(v) => Some(v),
-            Few::Many(v) => v.into_iter().next(),
-        }
-    }
-}
-
-impl<T> From<Vec<T>> for Few<T> {
-    fn from(mut v: Vec<T>) -> Self {
-        match v.len() {
-            0 => Few::Zero,
-            1 => v.pop().map_or(Few::Zero, Few::One),
-            _ => Few::Many(v),
-        }
-    }
-}
 
 impl<'x> Reads<'x> {
     pub(crate) fn new() -> Self {
