@@ -15,6 +15,7 @@ use crate::table::{
 use http::{HeaderMap, StatusCode};
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell, RefCell};
+use std::mem::ManuallyDrop;
 
 /// `true` or `false`, as a JSON boolean or a string such as a header value.
 pub(crate) fn flag(v: &Value<'_>) -> Option<bool> {
@@ -320,7 +321,8 @@ pub(crate) struct Reads<'x> {
     /// For each list of locations, where its values are kept: 0 before it is read, else one
     /// more than their index in `kept`, or in `more` past `KEPT`.
     slots: [Cell<u8>; READS],
-    kept: [OnceCell<Few<Value<'x>>>; KEPT],
+    /// Filled in order, `used` of them: only those are dropped (see `Drop`).
+    kept: ManuallyDrop<[OnceCell<Few<Value<'x>>>; KEPT]>,
     more: OnceCell<Box<[OnceCell<Few<Value<'x>>>; READS]>>,
     used: Cell<u8>,
     /// The phrases of the last texts searched, by where the text lies: lists of locations
@@ -335,11 +337,21 @@ pub(crate) struct Reads<'x> {
 /// style needs (38 at most over `tests/corpus` and `tests/cases`); any more are kept on the heap.
 const KEPT: usize = 48;
 
+/// Drops the `kept` cells that were filled, the first `used`: the rest are empty.
+impl Drop for Reads<'_> {
+    fn drop(&mut self) {
+        let used = usize::from(self.used.get());
+        for cell in self.kept.iter_mut().take(used) {
+            drop(cell.take());
+        }
+    }
+}
+
 impl<'x> Reads<'x> {
     pub(crate) fn new() -> Self {
         Reads {
             slots: [const { Cell::new(0) }; READS],
-            kept: [const { OnceCell::new() }; KEPT],
+            kept: ManuallyDrop::new([const { OnceCell::new() }; KEPT]),
             more: OnceCell::new(),
             used: Cell::new(0),
             searched: RefCell::new([(0, 0, Found::default()); 8]),
@@ -348,6 +360,9 @@ impl<'x> Reads<'x> {
     }
 
     /// The values of list `n`, read with `read` the first time.
+    ///
+    /// A list is given the next of the `kept` cells the first time it is read, so the cells
+    /// past `used` are never filled.
     fn values(&self, n: usize, read: impl FnOnce() -> Few<Value<'x>>) -> &[Value<'x>] {
         let slot = usize::from(self.slots[n].get());
         let cell = match slot {
