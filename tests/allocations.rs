@@ -1,5 +1,6 @@
 //! Heap allocations of `normalize`, counted: deterministic for the same input, so pinned here as
-//! ceilings (timings belong in the benches). Alone in its binary, as the count is the process's.
+//! ceilings (timings belong in the benches), and each one freed again. Alone in its binary, as
+//! the count is the process's.
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use llm_error_taxonomy::Normalizer;
