@@ -401,18 +401,50 @@ fn url_credentials(bytes: &[u8], i: usize, cut: bool) -> Option<(usize, usize)> 
 /// Invisible characters that can hide inside a secret and split it for a reader that looks
 /// for its characters: soft hyphens, zero-width characters, word joiners, bidirectional marks.
 fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{AD}'
-            | '\u{61C}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206F}'
-            | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}'
-    )
+    // The first is U+00AD: no ASCII character is one.
+    c >= '\u{AD}'
+        && matches!(
+            c,
+            '\u{AD}'
+                | '\u{61C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
+}
+
+/// `text` without its invisible characters, and its control characters as spaces: copied from
+/// the first character that changes, into a string reserved to the text's length.
+fn strip(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        // No ASCII character is invisible: only the control characters change, byte for byte.
+        let control = |b: &u8| *b < 0x20 || *b == 0x7f;
+        if !text.as_bytes().iter().any(control) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        for (i, piece) in text.split(|c: char| c.is_ascii_control()).enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(piece);
+        }
+        return Cow::Owned(out);
+    }
+    let changes = |c: char| c.is_control() || is_invisible(c);
+    let Some(at) = text.char_indices().find_map(|(i, c)| changes(c).then_some(i)) else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..at]);
+    for c in text[at..].chars().filter(|&c| !is_invisible(c)) {
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    Cow::Owned(out)
 }
 
 /// `text` without its invisible characters.
@@ -578,13 +610,10 @@ pub(crate) fn clean_into(text: &str, max: usize, out: &mut String) {
     } else {
         (text.bytes().all(visible_ascii), None)
     };
-    let stripped: Cow<'_, str> = if plain {
-        Cow::Borrowed(text)
-    } else if text.chars().any(|c| c.is_control() || is_invisible(c)) {
-        Cow::Owned(text.chars().filter(|&c| !is_invisible(c)).map(|c| if c.is_control() { ' ' } else { c }).collect())
-    } else {
-        Cow::Borrowed(text)
-    };
+    let stripped = if plain { Cow::Borrowed(text) } else { strip(text) };
+    // Stripping ASCII only turns control characters into spaces, which end a run as they do:
+    // the text's scan still holds. Removing an invisible character can join two runs.
+    let runs_kept = plain || text.is_ascii();
     let trimmed = stripped.trim();
     let capped = cap(trimmed, max).trim_end();
     // Cut, every pattern is tried; else a text that was stripped (removing a character can join
@@ -592,7 +621,7 @@ pub(crate) fn clean_into(text: &str, max: usize, out: &mut String) {
     let cut = capped.len() < trimmed.len();
     let patterns = match scanned {
         _ if cut => u64::MAX,
-        Some(patterns) if plain => patterns,
+        Some(patterns) if runs_kept => patterns,
         _ => prescan(capped.as_bytes()).1,
     };
     let redacted = redact_with(capped, cut, patterns);
@@ -702,6 +731,51 @@ mod tests {
             let text: String = (0..1 + next(8)).map(|_| pieces[next(pieces.len())]).collect();
             let (_, patterns) = prescan(text.as_bytes());
             assert_eq!(redact_with(&text, false, patterns), redact_with(&text, false, u64::MAX), "{text}");
+        }
+    }
+
+    /// `clean` is its definition, step by step (strip, trim, cut, redact with every pattern),
+    /// on texts made of secrets, control and invisible characters, spaces and other text, cut
+    /// or not: its shortcuts (the pre-scan, a scan kept across stripping) change nothing.
+    #[test]
+    fn clean_is_its_definition() {
+        let pieces = [
+            "key:",
+            "Bearer",
+            " ",
+            "\n",
+            "\t",
+            "\u{7f}",
+            "\u{200b}",
+            "\u{ad}",
+            "é",
+            "1234567890abcdef",
+            "sk-abcdefghijklmnop",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "https://user:hunter2@api.example.com/v1",
+            "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+            "Quota exceeded",
+        ];
+        let definition = |text: &str, max: usize| {
+            let stripped: String =
+                text.chars().filter(|&c| !is_invisible(c)).map(|c| if c.is_control() { ' ' } else { c }).collect();
+            let trimmed = stripped.trim();
+            let capped = cap(trimmed, max).trim_end();
+            let redacted = redact_with(capped, capped.len() < trimmed.len(), u64::MAX);
+            cap(&redacted, max).trim_end().to_owned()
+        };
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let text: String = (0..1 + next(10)).map(|_| pieces[next(pieces.len())]).collect();
+            for max in [16, 64, 1024] {
+                assert_eq!(clean(&text, max), definition(&text, max), "{text:?} at {max}");
+            }
         }
     }
 
