@@ -616,8 +616,8 @@ pub(crate) fn clean_into(text: &str, max: usize, out: &mut String) {
     let runs_kept = plain || text.is_ascii();
     let trimmed = stripped.trim();
     let capped = cap(trimmed, max).trim_end();
-    // Cut, every pattern is tried; else a text that was stripped (removing a character can join
-    // two runs) is scanned as it now is, and a plain one holds no more than its scan found.
+    // Cut, every pattern is tried; else a text that lost an invisible character (which can join
+    // two runs) is scanned as it now is, and any other holds no more than its scan found.
     let cut = capped.len() < trimmed.len();
     let patterns = match scanned {
         _ if cut => u64::MAX,
