@@ -693,6 +693,21 @@ mod tests {
         assert_eq!(prescan("tab\there, caf\u{e9}".as_bytes()), (false, 0));
     }
 
+    /// 20,000 texts of one to `most` of `pieces`, the same for the same `seed` (a xorshift).
+    fn texts<'p>(pieces: &'p [&'p str], most: usize, seed: u64) -> impl Iterator<Item = String> + 'p {
+        let mut state = seed;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        (0..20_000).map(move |_| {
+            let count = 1 + next(most);
+            (0..count).map(|_| pieces[next(pieces.len())]).collect()
+        })
+    }
+
     /// The patterns the pre-scan rules out never mask anything: texts made of secrets, parts of
     /// secrets, URLs and separators redact the same with its patterns as with every pattern.
     #[test]
@@ -720,15 +735,7 @@ mod tests {
             "\\u0022",
             "rate_limit_exceeded",
         ];
-        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
-        for _ in 0..20_000 {
-            let text: String = (0..1 + next(8)).map(|_| pieces[next(pieces.len())]).collect();
+        for text in texts(&pieces, 8, 0x2545_F491_4F6C_DD1D) {
             let (_, patterns) = prescan(text.as_bytes());
             assert_eq!(redact_with(&text, false, patterns), redact_with(&text, false, u64::MAX), "{text}");
         }
@@ -764,15 +771,7 @@ mod tests {
             let redacted = redact_with(capped, capped.len() < trimmed.len(), u64::MAX);
             cap(&redacted, max).trim_end().to_owned()
         };
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
-        for _ in 0..20_000 {
-            let text: String = (0..1 + next(10)).map(|_| pieces[next(pieces.len())]).collect();
+        for text in texts(&pieces, 10, 0x9E37_79B9_7F4A_7C15) {
             for max in [16, 64, 1024] {
                 assert_eq!(clean(&text, max), definition(&text, max), "{text:?} at {max}");
             }
