@@ -2191,14 +2191,8 @@ fn test_values(t: &Taxonomy, pick: impl Fn(&Test) -> Option<&Vec<String>>) -> Ve
 
 /// The literal list: the words an upstream code or type is emitted as, uncopied, when it is one.
 fn emit_literals(o: &mut String, literals: &[String]) {
-    o.push_str(
-        "/// Every value of the tables' `equals` tests, sorted: an upstream code or type that is one of
-",
-    );
-    o.push_str(
-        "/// them is emitted as the table's own `&'static str`.
-",
-    );
+    o.push_str("/// Every value of the tables' `equals` tests, sorted: an upstream code or type that is one of\n");
+    o.push_str("/// them is emitted as the table's own `&'static str`.\n");
     let _ = writeln!(o, "pub(crate) static LITERALS: [&str; {}] = [", literals.len());
     for l in literals {
         let _ = writeln!(o, "    {l:?},");
